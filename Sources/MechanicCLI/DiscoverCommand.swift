@@ -43,7 +43,7 @@ struct DiscoverCommand: ParsableCommand {
     var groundTruth: String?
 
     @Option(name: .customLong("sae-hidden"), help: "SAE hidden units.") var saeHidden = 200
-    @Option(name: .customLong("sae-l1"), help: "SAE L1 coefficient λ.") var saeL1: Float = 0.02
+    @Option(name: .customLong("sae-l1"), help: "SAE L1 coefficient λ (default: the task's reference value, 0.02; docstring 0.05).") var saeL1: Float?
     @Option(name: .customLong("sae-epochs"), help: "SAE full-batch epochs.") var saeEpochs = 500
     @Option(name: .customLong("sae-prompts"), help: "Prompts whose head outputs train the SAE.") var saePrompts = 10
     @Flag(name: .customLong("sae-last-position"), help: "Code each head's output at the last token instead of its mean over positions.")
@@ -105,7 +105,7 @@ struct DiscoverCommand: ParsableCommand {
             if FileManager.default.fileExists(atPath: own.path) { truth = try GroundTruthFile.heads(own.path) }
         }
         var options = Discovery.Options(sae: SAEScoring.Options(
-            sae: SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: saeHidden, l1Coefficient: saeL1,
+            sae: SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: saeHidden, l1Coefficient: saeL1 ?? taskSource.saeL1,
                                   epochs: saeEpochs, seed: seed),
             trainingPrompts: saePrompts, meanOverPositions: !saeLastPosition, normalizeOutputs: saeNormalize))
         options.methods = try parsedMethods()

@@ -37,7 +37,7 @@ struct ResultsCommand: ParsableCommand {
 
     /// The SAE methods' AUCs over `trials` SAEs, each with its own seed and its own training
     /// prompts (the dataset shuffled), as the reference code's 10 trials.
-    func saeTrials(model: GPT2Model, dataset: TaskDataset, truth: Set<HeadID>, first: DiscoveryReport) throws -> [String: [Double]] {
+    func saeTrials(model: GPT2Model, dataset: TaskDataset, l1: Float, truth: Set<HeadID>, first: DiscoveryReport) throws -> [String: [Double]] {
         var aucs: [String: [Double]] = [:]
         for m in first.methods where m.scores.method.hasPrefix("sae") { aucs[m.scores.method] = [m.auc ?? .nan] }
         func record(_ scores: HeadScores, as name: String) {
@@ -51,7 +51,7 @@ struct ResultsCommand: ParsableCommand {
                 shuffled.positives.shuffle(using: &rng)
                 shuffled.negatives.shuffle(using: &rng)
             }
-            let sae = SAEConfiguration(inputDimension: model.config.dModel, seed: seed &+ UInt64(trial))
+            let sae = SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: l1, seed: seed &+ UInt64(trial))
             // Trial 0 of the reference protocol is the report's own run.
             if trial > 0 {
                 let result = try SAEScoring.run(model: model, dataset: shuffled, options: SAEScoring.Options(sae: sae))
@@ -84,10 +84,10 @@ struct ResultsCommand: ParsableCommand {
                 printError("\(folder.lastPathComponent) × \(taskName)…")
                 let dataset = try task.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: model)
                 let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path)
-                let options = Discovery.Options(sae: SAEScoring.Options(sae: SAEConfiguration(inputDimension: model.config.dModel, seed: seed)))
+                let options = Discovery.Options(sae: SAEScoring.Options(sae: SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: task.saeL1, seed: seed)))
                 let report = try Discovery.run(model: model, dataset: dataset, groundTruth: truth, options: options)
                 rows.append(Row(model: folder.lastPathComponent, report: report,
-                                saeTrials: try saeTrials(model: model, dataset: dataset, truth: truth, first: report)))
+                                saeTrials: try saeTrials(model: model, dataset: dataset, l1: task.saeL1, truth: truth, first: report)))
             }
         }
         let outFolder = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)

@@ -7,7 +7,7 @@ struct SAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
         abstract: "Train the discrete SAE on a model's head outputs and save it.",
-        subcommands: [Train.self]
+        subcommands: [Train.self, Capture.self]
     )
 
     struct Train: ParsableCommand {
@@ -31,7 +31,7 @@ struct SAECommand: ParsableCommand {
         @Option(help: "Task: \(TaskRegistry.names.joined(separator: ", ")), or a .json/.jsonl file of prompts.") var task = "ioi"
         @Option(help: "Prompts whose head outputs train the SAE (half positives, half negatives).") var prompts = 10
         @Option(help: "Hidden units (the code alphabet).") var hidden = 200
-        @Option(help: "L1 coefficient λ.") var l1: Float = 0.02
+        @Option(help: "L1 coefficient λ (default: the task's reference value, 0.02; docstring 0.05).") var l1: Float?
         @Option(name: .customLong("learning-rate"), help: "Adam learning rate.") var learningRate: Float = 1e-3
         @Option(help: "Full-batch epochs.") var epochs = 500
         @Option(name: .customLong("top-k"), help: "Keep only the k largest activations (the top-k variant) instead of ReLU alone.") var topK: Int?
@@ -58,7 +58,7 @@ struct SAECommand: ParsableCommand {
         func validate() throws {
             if prompts < 2 { throw ValidationError("--prompts must be at least 2 (one positive, one negative).") }
             if let topK, topK < 1 || topK > hidden { throw ValidationError("--top-k must be between 1 and --hidden.") }
-            if let problem = SAEConfiguration(inputDimension: 1, hiddenUnits: hidden, l1Coefficient: l1, learningRate: learningRate,
+            if let problem = SAEConfiguration(inputDimension: 1, hiddenUnits: hidden, l1Coefficient: l1 ?? 0.02, learningRate: learningRate,
                                               epochs: epochs).problem() {
                 throw ValidationError(problem)
             }
@@ -80,7 +80,7 @@ struct SAECommand: ParsableCommand {
             }
             let rows = SAEScoring.trainingRows(positive: positive, negative: negative, prompts: prompts)
             let configuration = SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: hidden,
-                                                 activation: topK.map { .topK($0) } ?? .relu, l1Coefficient: l1,
+                                                 activation: topK.map { .topK($0) } ?? .relu, l1Coefficient: l1 ?? source.saeL1,
                                                  learningRate: learningRate, epochs: epochs, seed: seed)
             let recorded = try store.open().map { try RecordedRun.begin(store: $0, command: "sae train", seed: seed, model: folder) }
             let outFolder = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)

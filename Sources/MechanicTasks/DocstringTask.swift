@@ -12,6 +12,8 @@ public struct DocstringTask: CircuitTask {
     public let name = "docstring"
     public let summary = "docstring: next :param name after def f(self, a, b, c), random-random corruption"
     public let metric = TaskMetric.logitDifference
+    /// The reference protocol trains docstring's SAE with λ 0.05 (0.02 for the other tasks).
+    public let saeL1: Float = 0.05
     public var heldOutOnly: Bool
 
     public init(heldOutOnly: Bool = true) {

@@ -59,5 +59,25 @@ final class WorkflowTests: XCTestCase {
         let noModel = try run(["discover", "--model", dir.appendingPathComponent("missing").path])
         XCTAssertNotEqual(noModel.status, 0)
         XCTAssertTrue(noModel.stderr.contains("not a model folder"))
+
+        // `sae capture` writes exactly the vectors the SAE method codes.
+        let captured = dir.appendingPathComponent("capture.safetensors")
+        let capture = try run(["sae", "capture", "--model", model, "--task", "induction", "--count", "6", "--out", captured.path])
+        XCTAssertEqual(capture.status, 0, capture.stderr)
+        let file = try SafetensorsFile(path: captured.path)
+        let loaded = try CheckpointLoader.load(folder: URL(fileURLWithPath: model))
+        let dataset = try InductionTask().dataset(tokenizer: try GPT2Tokenizer(folder: URL(fileURLWithPath: model)), count: 6, seed: 0,
+                                                  prependBOS: true).keepingCorrect(model: loaded)
+        let heads = loaded.config.layers * loaded.config.heads
+        for (name, prompts) in [("positive", dataset.positives), ("negative", dataset.negatives)] {
+            let tensor = try file.tensor(name)
+            XCTAssertEqual(tensor.shape, [prompts.count, heads, loaded.config.dModel], name)
+            XCTAssertEqual(tensor, try HeadOutputs.capture(model: loaded, prompts: prompts.map(\.tokens)), name)
+        }
+        XCTAssertEqual(file.metadata["heads"]?.split(separator: ",").first, "a0.0")
+        XCTAssertEqual(file.metadata["reduction"], "mean-over-positions")
+        let noOut = try run(["sae", "capture", "--model", model, "--task", "nonsense", "--out", captured.path])
+        XCTAssertNotEqual(noOut.status, 0)
+        XCTAssertTrue(noOut.stderr.contains("unknown task"))
     }
 }

@@ -126,4 +126,10 @@ final class TaskDatasetTests: XCTestCase {
             XCTAssertEqual($0 as? TaskError, .unknownTask("frobnicate", known: ["ioi", "greater-than", "docstring", "induction"]))
         }
     }
+
+    func testSAEL1IsTheReferenceProtocolsPerTaskValue() throws {
+        // O'Neill & Bui's reference code trains docstring's SAE with λ 0.05 and the others with 0.02.
+        XCTAssertEqual(DocstringTask().saeL1, 0.05)
+        for name in ["ioi", "greater-than", "induction"] { XCTAssertEqual(try TaskRegistry.named(name).saeL1, 0.02, name) }
+    }
 }
