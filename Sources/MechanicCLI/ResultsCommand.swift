@@ -44,22 +44,31 @@ struct ResultsCommand: ParsableCommand {
             aucs[name, default: []].append(
                 CircuitEvaluation.rocAUC(scores: scores.scores, labels: scores.heads.map { truth.contains($0) }) ?? .nan)
         }
+        // Capture the head outputs once; each trial reorders them as it would reorder the prompts
+        // (the scores are set-based, so the order matters only for which prompts train the SAE).
+        let c = model.config
+        let captured = try SAEScoring.capture(model: model, dataset: dataset, options: SAEScoring.Options(sae: SAEConfiguration(inputDimension: c.dModel)))
         for trial in 0..<trials {
-            var shuffled = dataset
+            var positive = captured.positive, negative = captured.negative
             if trial > 0 {
                 var rng = SeededRandom(seed: seed &+ UInt64(trial) &* 0x9E37_79B9)
-                shuffled.positives.shuffle(using: &rng)
-                shuffled.negatives.shuffle(using: &rng)
+                var positiveOrder = Array(0..<positive.shape[0]), negativeOrder = Array(0..<negative.shape[0])
+                positiveOrder.shuffle(using: &rng)
+                negativeOrder.shuffle(using: &rng)
+                positive = positive.rows(positiveOrder)
+                negative = negative.rows(negativeOrder)
             }
-            let sae = SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: l1, seed: seed &+ UInt64(trial))
+            let sae = SAEConfiguration(inputDimension: c.dModel, l1Coefficient: l1, seed: seed &+ UInt64(trial))
             // Trial 0 of the reference protocol is the report's own run.
             if trial > 0 {
-                let result = try SAEScoring.run(model: model, dataset: shuffled, options: SAEScoring.Options(sae: sae))
+                let result = try SAEScoring.score(positive: positive, negative: negative, layers: c.layers, heads: c.heads,
+                                                  options: SAEScoring.Options(sae: sae))
                 record(result.nodes, as: result.nodes.method)
                 record(result.edgeNodes, as: result.edgeNodes.method)
             }
             // The unit-length variant (not in the reference protocol), over the same trials.
-            let normalized = try SAEScoring.run(model: model, dataset: shuffled, options: SAEScoring.Options(sae: sae, normalizeOutputs: true))
+            let normalized = try SAEScoring.score(positive: positive, negative: negative, layers: c.layers, heads: c.heads,
+                                                  options: SAEScoring.Options(sae: sae, normalizeOutputs: true))
             record(normalized.nodes, as: "sae-normalized")
         }
         return aucs

@@ -40,16 +40,45 @@ public enum SAEScoring {
         public var losses: [Float]
     }
 
-    /// Scores every head of `model` on a task dataset.
+    /// Scores every head of `model` on a task dataset: captures the head outputs, then `score`s them.
     public static func run(model: GPT2Model, dataset: TaskDataset, options: Options,
                            progress: ((String) -> Void)? = nil) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
-        let c = model.config
-        let heads = c.layers * c.heads, d = c.dModel
-        let reduction: HeadOutputs.Reduction = options.meanOverPositions ? .meanOverPositions : .position(-1)
         progress?("capturing head outputs")
-        var positive = try HeadOutputs.capture(model: model, prompts: dataset.positives.map(\.tokens), reduction: reduction)
-        var negative = try HeadOutputs.capture(model: model, prompts: dataset.negatives.map(\.tokens), reduction: reduction)
+        let (positive, negative) = try capture(model: model, dataset: dataset, options: options)
+        var result = try score(positive: positive, negative: negative, layers: model.config.layers, heads: model.config.heads,
+                               options: options, progress: progress)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        result.nodes.seconds = seconds
+        result.edgeNodes.seconds = seconds
+        return result
+    }
+
+    /// The SAE's input: every head's output on the positives and on the negatives, each
+    /// `[examples, layers · heads, dModel]`, reduced as `options` says (not yet normalised).
+    /// Capture once and `score` many times to train several SAEs on the same prompts.
+    public static func capture(model: GPT2Model, dataset: TaskDataset, options: Options) throws -> (positive: Tensor, negative: Tensor) {
+        let reduction: HeadOutputs.Reduction = options.meanOverPositions ? .meanOverPositions : .position(-1)
+        return (try HeadOutputs.capture(model: model, prompts: dataset.positives.map(\.tokens), reduction: reduction),
+                try HeadOutputs.capture(model: model, prompts: dataset.negatives.map(\.tokens), reduction: reduction))
+    }
+
+    /// Trains the SAE on captured head outputs and scores every head.
+    ///
+    /// - Parameters:
+    ///   - positive, negative: head outputs `[examples, layers · heads, dModel]` from `capture`; the
+    ///     SAE trains on the first `options.trainingPrompts` (half from each side).
+    ///   - layers, heads: the model's layers and heads per layer (to name heads and size the edge count).
+    public static func score(positive: Tensor, negative: Tensor, layers: Int, heads headsPerLayer: Int, options: Options,
+                             progress: ((String) -> Void)? = nil) throws -> Result {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let heads = layers * headsPerLayer, d = positive.shape.last ?? 0
+        guard positive.shape.count == 3, negative.shape.count == 3, positive.shape[1] == heads, negative.shape[1] == heads else {
+            throw SAEError.invalidConfiguration("head outputs must be [examples, \(heads) heads, dModel] on both sides; "
+                                                + "got \(positive.shape) and \(negative.shape)")
+        }
+        guard negative.shape[2] == d else { throw SAEError.wrongInputWidth(expected: d, found: negative.shape[2]) }
+        var positive = positive, negative = negative
         if options.normalizeOutputs {
             HeadOutputs.normalize(&positive)
             HeadOutputs.normalize(&negative)
@@ -65,9 +94,9 @@ public enum SAEScoring {
         progress?("scoring heads and head pairs")
         let nodeScores = DiscreteCodeScoring.nodeScores(positive: positiveCodes, negative: negativeCodes)
         let edges = DiscreteCodeScoring.edgeScores(positive: positiveCodes, negative: negativeCodes, codes: config.hiddenUnits)
-        let top = options.topPairs ?? max(1, c.heads * c.heads / 2)
+        let top = options.topPairs ?? max(1, headsPerLayer * headsPerLayer / 2)
         let edgeNodeScores = DiscreteCodeScoring.nodeScoresFromEdges(edges, heads: heads, top: top)
-        let ids = HeadID.all(layers: c.layers, heads: c.heads)
+        let ids = HeadID.all(layers: layers, heads: headsPerLayer)
         let edgeList = edges.sorted { ($0.key.first, $0.key.second) < ($1.key.first, $1.key.second) }
             .map { EdgeScore(from: ids[$0.key.first], to: ids[$0.key.second], score: Float($0.value)) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -73,6 +73,19 @@ public struct Tensor: Equatable, Sendable {
         return Tensor(shape: newShape, storage: storage)
     }
 
+    /// The slices `self[i]` along the first axis for each of `indices`, in that order (repeats allowed).
+    public func rows(_ indices: [Int]) -> Tensor {
+        precondition(!shape.isEmpty, "a scalar has no rows")
+        let width = shape.dropFirst().reduce(1, *)
+        var out = [Float]()
+        out.reserveCapacity(indices.count * width)
+        for i in indices {
+            precondition(i >= 0 && i < shape[0], "row \(i) is outside 0..<\(shape[0])")
+            out += storage[(i * width)..<((i + 1) * width)]
+        }
+        return Tensor(shape: [indices.count] + shape.dropFirst(), storage: out)
+    }
+
     /// Changes the shape in place; the element count must not change.
     public mutating func reshape(_ newShape: [Int]) {
         precondition(Tensor.count(of: newShape) == count, "cannot reshape \(shape) to \(newShape)")

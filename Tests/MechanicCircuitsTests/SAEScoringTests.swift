@@ -27,4 +27,33 @@ final class SAEScoringTests: XCTestCase {
         XCTAssertLessThan(a.losses.last!, a.losses.first!)
         XCTAssertGreaterThan(a.nodes.scores.reduce(0, +), 0, "some head must produce codes only positives produce")
     }
+
+    func testScoringACaptureOnceEqualsRunningOnTheReorderedPrompts() throws {
+        let config = GPT2Config(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 20, innerDimension: 8)
+        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 6, std: 0.5))
+        var rng = SeededRandom(seed: 4)
+        let make = { (first: Int, rng: inout SeededRandom) in
+            TaskPrompt(text: "", tokens: [first] + (0..<4).map { _ in Int(rng.next() % 20) }, answers: [1], wrongAnswers: [2])
+        }
+        let dataset = TaskDataset(task: "t", metric: .logitDifference,
+                                  positives: (0..<10).map { _ in make(1, &rng) }, negatives: (0..<10).map { _ in make(2, &rng) })
+        let options = SAEScoring.Options(sae: SAEConfiguration(inputDimension: 12, hiddenUnits: 8, epochs: 60, seed: 5), trainingPrompts: 4)
+        let captured = try SAEScoring.capture(model: model, dataset: dataset, options: options)
+        // Reordering the captured rows is reordering the prompts: the SAE then trains on other prompts.
+        let order = [7, 2, 9, 0, 1, 3, 4, 5, 6, 8]
+        var reordered = dataset
+        reordered.positives = order.map { dataset.positives[$0] }
+        reordered.negatives = order.reversed().map { dataset.negatives[$0] }
+        let direct = try SAEScoring.run(model: model, dataset: reordered, options: options)
+        let fromCapture = try SAEScoring.score(positive: captured.positive.rows(order), negative: captured.negative.rows(order.reversed()),
+                                               layers: 2, heads: 3, options: options)
+        XCTAssertEqual(direct.nodes.scores, fromCapture.nodes.scores)
+        XCTAssertEqual(direct.edgeNodes.scores, fromCapture.edgeNodes.scores)
+        XCTAssertEqual(direct.losses, fromCapture.losses)
+        XCTAssertNotEqual(direct.losses, try SAEScoring.run(model: model, dataset: dataset, options: options).losses,
+                          "other training prompts must give another SAE")
+        XCTAssertThrowsError(try SAEScoring.score(positive: captured.positive, negative: captured.negative, layers: 3, heads: 3, options: options))
+        XCTAssertThrowsError(try SAEScoring.score(positive: captured.positive, negative: Tensor(shape: [10, 6, 5]), layers: 2, heads: 3,
+                                                  options: options))
+    }
 }

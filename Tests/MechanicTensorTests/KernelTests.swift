@@ -159,4 +159,12 @@ final class SmallKernelTests: XCTestCase {
             XCTAssertEqual(hits, [Int](repeating: 1, count: count))
         }
     }
+
+    func testRowsSelectsFirstAxisSlicesInOrder() {
+        let t = Tensor(shape: [3, 2, 2], storage: (0..<12).map(Float.init))
+        let picked = t.rows([2, 0, 2])
+        XCTAssertEqual(picked.shape, [3, 2, 2])
+        XCTAssertEqual(picked.storage, [8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11])
+        XCTAssertEqual(t.rows([]).shape, [0, 2, 2])
+    }
 }
