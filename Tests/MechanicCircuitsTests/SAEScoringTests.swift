@@ -6,16 +6,22 @@ import MechanicTasks
 import MechanicTensor
 
 final class SAEScoringTests: XCTestCase {
-    func testScoresAreDeterministicAndBounded() throws {
+    /// A random 2-layer, 3-head model and `count` positives and negatives of `length` tokens.
+    /// Positives start with token 1, negatives with token 2: heads that read the first token tell them apart.
+    func tinyModelAndDataset(count: Int, length: Int, seed: UInt64) throws -> (GPT2Model, TaskDataset) {
         let config = GPT2Config(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 20, innerDimension: 8)
         let model = try GPT2Model(config: config, weights: .random(config: config, seed: 6, std: 0.5))
-        var rng = SeededRandom(seed: 3)
-        // Positives start with token 1, negatives with token 2: heads that read the first token tell them apart.
+        var rng = SeededRandom(seed: seed)
         let make = { (first: Int, rng: inout SeededRandom) in
-            TaskPrompt(text: "", tokens: [first] + (0..<5).map { _ in Int(rng.next() % 20) }, answers: [1], wrongAnswers: [2])
+            TaskPrompt(text: "", tokens: [first] + (1..<length).map { _ in Int(rng.next() % 20) }, answers: [1], wrongAnswers: [2])
         }
         let dataset = TaskDataset(task: "t", metric: .logitDifference,
-                                  positives: (0..<12).map { _ in make(1, &rng) }, negatives: (0..<12).map { _ in make(2, &rng) })
+                                  positives: (0..<count).map { _ in make(1, &rng) }, negatives: (0..<count).map { _ in make(2, &rng) })
+        return (model, dataset)
+    }
+
+    func testScoresAreDeterministicAndBounded() throws {
+        let (model, dataset) = try tinyModelAndDataset(count: 12, length: 6, seed: 3)
         let options = SAEScoring.Options(sae: SAEConfiguration(inputDimension: 12, hiddenUnits: 8, epochs: 100, seed: 2), trainingPrompts: 6)
         let a = try SAEScoring.run(model: model, dataset: dataset, options: options)
         let b = try SAEScoring.run(model: model, dataset: dataset, options: options)
@@ -29,14 +35,7 @@ final class SAEScoringTests: XCTestCase {
     }
 
     func testScoringACaptureOnceEqualsRunningOnTheReorderedPrompts() throws {
-        let config = GPT2Config(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 20, innerDimension: 8)
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 6, std: 0.5))
-        var rng = SeededRandom(seed: 4)
-        let make = { (first: Int, rng: inout SeededRandom) in
-            TaskPrompt(text: "", tokens: [first] + (0..<4).map { _ in Int(rng.next() % 20) }, answers: [1], wrongAnswers: [2])
-        }
-        let dataset = TaskDataset(task: "t", metric: .logitDifference,
-                                  positives: (0..<10).map { _ in make(1, &rng) }, negatives: (0..<10).map { _ in make(2, &rng) })
+        let (model, dataset) = try tinyModelAndDataset(count: 10, length: 5, seed: 4)
         let options = SAEScoring.Options(sae: SAEConfiguration(inputDimension: 12, hiddenUnits: 8, epochs: 60, seed: 5), trainingPrompts: 4)
         let captured = try SAEScoring.capture(model: model, dataset: dataset, options: options)
         // Reordering the captured rows is reordering the prompts: the SAE then trains on other prompts.
