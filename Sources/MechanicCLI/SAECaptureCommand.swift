@@ -32,6 +32,11 @@ extension SAECommand {
 
         func validate() throws {
             if count < 1 { throw ValidationError("--count must be at least 1.") }
+            let parent = URL(fileURLWithPath: (out as NSString).expandingTildeInPath).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {
+                throw ValidationError("--out: the folder \(parent) does not exist.")
+            }
             try validateTask(task)
         }
 
@@ -40,18 +45,13 @@ extension SAECommand {
             let (folder, loaded, tokenizer) = try loadModelFolder(model)
             let source = try circuitTask(task)
             let dataset = try source.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: loaded)
-            guard !dataset.positives.isEmpty, !dataset.negatives.isEmpty else {
-                throw ValidationError("the model gets none of the \(task) prompts right, so there are no positives to capture")
+            guard !dataset.positives.isEmpty else {
+                throw CLIError("the model gets none of the \(dataset.task) prompts right, so there are no positives to capture")
             }
-            let reduction: HeadOutputs.Reduction = lastPosition ? .position(-1) : .meanOverPositions
-            let total = dataset.positives.count + dataset.negatives.count
-            var bar = ProgressBar(total: total, label: "capture")
-            let positive = try HeadOutputs.capture(model: loaded, prompts: dataset.positives.map(\.tokens), reduction: reduction) {
-                bar.update($0)
-            }
-            let negative = try HeadOutputs.capture(model: loaded, prompts: dataset.negatives.map(\.tokens), reduction: reduction) {
-                bar.update(dataset.positives.count + $0)
-            }
+            guard !dataset.negatives.isEmpty else { throw CLIError("the \(dataset.task) task has no negative prompts to capture") }
+            var bar = ProgressBar(total: dataset.positives.count + dataset.negatives.count, label: "capture")
+            let options = SAEScoring.Options(sae: SAEConfiguration(inputDimension: loaded.config.dModel), meanOverPositions: !lastPosition)
+            let (positive, negative) = try SAEScoring.capture(model: loaded, dataset: dataset, options: options) { bar.update($0) }
             let c = loaded.config
             let heads = HeadID.all(layers: c.layers, heads: c.heads).map(\.description)
             let metadata = ["model": folder.path, "task": dataset.task, "seed": String(seed),

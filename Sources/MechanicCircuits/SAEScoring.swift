@@ -57,10 +57,15 @@ public enum SAEScoring {
     /// The SAE's input: every head's output on the positives and on the negatives, each
     /// `[examples, layers · heads, dModel]`, reduced as `options` says (not yet normalised).
     /// Capture once and `score` many times to train several SAEs on the same prompts.
-    public static func capture(model: GPT2Model, dataset: TaskDataset, options: Options) throws -> (positive: Tensor, negative: Tensor) {
+    ///
+    /// - Parameter progress: called with the number of prompts done, positives first, then negatives.
+    public static func capture(model: GPT2Model, dataset: TaskDataset, options: Options,
+                               progress: ((Int) -> Void)? = nil) throws -> (positive: Tensor, negative: Tensor) {
         let reduction: HeadOutputs.Reduction = options.meanOverPositions ? .meanOverPositions : .position(-1)
-        return (try HeadOutputs.capture(model: model, prompts: dataset.positives.map(\.tokens), reduction: reduction),
-                try HeadOutputs.capture(model: model, prompts: dataset.negatives.map(\.tokens), reduction: reduction))
+        let positives = dataset.positives.count
+        return (try HeadOutputs.capture(model: model, prompts: dataset.positives.map(\.tokens), reduction: reduction, progress: progress),
+                try HeadOutputs.capture(model: model, prompts: dataset.negatives.map(\.tokens), reduction: reduction,
+                                        progress: progress.map { report in { report(positives + $0) } }))
     }
 
     /// Trains the SAE on captured head outputs and scores every head.

@@ -76,8 +76,11 @@ final class WorkflowTests: XCTestCase {
         }
         XCTAssertEqual(file.metadata["heads"]?.split(separator: ",").first, "a0.0")
         XCTAssertEqual(file.metadata["reduction"], "mean-over-positions")
-        let noOut = try run(["sae", "capture", "--model", model, "--task", "nonsense", "--out", captured.path])
-        XCTAssertNotEqual(noOut.status, 0)
-        XCTAssertTrue(noOut.stderr.contains("unknown task"))
+        let badTask = try run(["sae", "capture", "--model", model, "--task", "nonsense", "--out", captured.path])
+        XCTAssertNotEqual(badTask.status, 0)
+        XCTAssertTrue(badTask.stderr.contains("unknown task"))
+        let noFolder = try run(["sae", "capture", "--model", model, "--out", dir.appendingPathComponent("missing/x.safetensors").path])
+        XCTAssertNotEqual(noFolder.status, 0)
+        XCTAssertTrue(noFolder.stderr.contains("does not exist"), noFolder.stderr)
     }
 }
