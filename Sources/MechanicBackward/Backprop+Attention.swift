@@ -10,7 +10,7 @@ extension Backprop {
     ///
     /// `pattern = causalSoftmax(scale · q·kᵀ)` and `z = pattern · v`, per batch row and head, with
     /// the arithmetic of the model's materialised attention call for call, so `z` is bit-identical
-    /// to ``GPT2Model/run(_:logits:capture:interventions:)``.
+    /// to ``Transformer/run(_:logits:capture:interventions:)``.
     ///
     /// - Parameters:
     ///   - qkv: `[batch, pos, 3·dModel]`: queries, keys and values side by side, heads inside each.

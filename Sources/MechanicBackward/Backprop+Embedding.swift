@@ -4,7 +4,7 @@ extension Backprop {
     /// Token plus learned position embeddings: `out[b, p, :] = wte[ids[b, p], :] + wpe[p, :]`.
     ///
     /// One float addition per element, so the result is bit-identical to gathering the two
-    /// embeddings separately and adding them (what ``GPT2Model/run(_:logits:capture:interventions:)`` does).
+    /// embeddings separately and adding them (what ``Transformer/run(_:logits:capture:interventions:)`` does).
     ///
     /// - Parameters:
     ///   - ids: token ids `[batch, pos]`.

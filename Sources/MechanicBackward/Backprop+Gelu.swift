@@ -3,7 +3,7 @@ import MechanicTensor
 
 extension Backprop {
     /// Elements per work item of the element-wise GELU kernels: the model's own chunking, so the
-    /// forward output is bit-identical to ``GPT2Model/run(_:logits:capture:interventions:)``.
+    /// forward output is bit-identical to ``Transformer/run(_:logits:capture:interventions:)``.
     static let geluChunk = 1 << 15
 
     /// GPT-2's `gelu_new`: `out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.

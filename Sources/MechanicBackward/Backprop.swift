@@ -3,11 +3,11 @@ import MechanicTensor
 // MechanicBackward: gradients of GPT-2.
 //
 // A gradient run reads top to bottom in three files:
-//   GPT2Model+TapedForward.swift   the forward pass (the model's arithmetic, kernel for kernel),
+//   Transformer+TapedForward.swift   the forward pass (the model's arithmetic, kernel for kernel),
 //                                  saving a ForwardTape of what the backward pass reads;
-//   GPT2Model+Gradients.swift      the public entry points: the loss (or a caller's objective of
+//   Transformer+Gradients.swift      the public entry points: the loss (or a caller's objective of
 //                                  the logits) and the gradient of the logits;
-//   GPT2Model+TapedBackward.swift  the backward pass, block by block in reverse.
+//   Transformer+TapedBackward.swift  the backward pass, block by block in reverse.
 // The per-operation kernels are the Backprop+<Op>.swift files, with double-precision twins in
 // NaiveBackprop.swift. GradientHooks.swift holds the hook side: interventions in the forward
 // pass (an overwritten element passes no gradient upstream) and the activation gradients asked for.
@@ -16,7 +16,7 @@ import MechanicTensor
 /// manner of llm.c's `train_gpt2.c`.
 ///
 /// Why raw buffers: the model runs strided views (one head of a fused `qkv` buffer) without
-/// copies, exactly as ``Kernels`` does; the ``GPT2Model`` gradient entry points do the
+/// copies, exactly as ``Kernels`` does; the ``Transformer`` gradient entry points do the
 /// tensor plumbing. Every buffer's shape is stated in the doc comment of each function.
 ///
 /// Convention (llm.c's): backward functions **accumulate** into their gradient outputs

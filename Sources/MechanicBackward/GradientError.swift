@@ -1,7 +1,7 @@
 /// What went wrong in a gradient computation: each case says what and what to do.
 ///
 /// Problems with the batch or the interventions themselves (a prompt too long, an unknown hook,
-/// a replacement of the wrong shape) are thrown as `ModelError`, exactly as `GPT2Model.run` does.
+/// a replacement of the wrong shape) are thrown as `ModelError`, exactly as `Transformer.run` does.
 public enum GradientError: Error, CustomStringConvertible, Equatable {
     /// The targets have a different number of rows than the batch.
     case targetRowCount(expected: Int, found: Int)
@@ -15,6 +15,8 @@ public enum GradientError: Error, CustomStringConvertible, Equatable {
     case objectiveGradientShape(expected: [Int], found: [Int])
     /// An intervention the backward pass cannot follow.
     case unsupportedIntervention(hook: String, reason: String)
+    /// An architecture feature the backward pass does not differentiate yet.
+    case unsupportedArchitecture(modelType: String, feature: String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,8 @@ public enum GradientError: Error, CustomStringConvertible, Equatable {
             return "the objective returned a gradient of shape \(found); it must have the logits' shape \(expected)."
         case .unsupportedIntervention(let hook, let reason):
             return "\(hook): \(reason)"
+        case .unsupportedArchitecture(let type, let feature):
+            return "gradients of \(type) models are not available yet: the backward pass does not differentiate \(feature). Forward runs, hooks and patching work; gradient methods need a GPT-2-architecture model."
         }
     }
 }

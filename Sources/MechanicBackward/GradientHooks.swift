@@ -14,7 +14,7 @@ import MechanicTokenizer
 /// Lives only for the duration of a run, like the model's own hook runner.
 struct GradientHooks {
     let batch: TokenBatch
-    let config: GPT2Config
+    let config: TransformerConfig
     /// Hooks whose gradient the caller asked for.
     let requested: Set<HookName>
     private let edits: [HookName: [Intervention]]
@@ -28,7 +28,7 @@ struct GradientHooks {
     ]
 
     /// Validates the requested hooks and every intervention before any work is done.
-    init(batch: TokenBatch, config: GPT2Config, requested: [HookName], interventions: [Intervention]) throws {
+    init(batch: TokenBatch, config: TransformerConfig, requested: [HookName], interventions: [Intervention]) throws {
         self.batch = batch
         self.config = config
         let known = Set(HookName.all(for: config))
@@ -41,7 +41,7 @@ struct GradientHooks {
             guard GradientHooks.editablePoints.contains(name.point) else {
                 throw GradientError.unsupportedIntervention(
                     hook: name.description,
-                    reason: "gradient runs follow interventions on the residual stream, embeddings, q/k/v, z, result and MLP hooks only; run the edited model with GPT2Model.run instead")
+                    reason: "gradient runs follow interventions on the residual stream, embeddings, q/k/v, z, result and MLP hooks only; run the edited model with Transformer.run instead")
             }
             if case .custom = intervention.action {
                 throw GradientError.unsupportedIntervention(

@@ -1,7 +1,7 @@
 import MechanicTensor
 import MechanicTokenizer
 
-/// Ready-made objectives for ``MechanicModel/GPT2Model/gradients(_:activations:interventions:objective:)``:
+/// Ready-made objectives for ``MechanicModel/Transformer/gradients(_:activations:interventions:objective:)``:
 /// a scalar of the logits and its gradient.
 public enum LogitObjective {
     /// `Σ_rows logits[r, last_r, correct[r]] − logits[r, last_r, wrong[r]]` at each row's last real

@@ -7,7 +7,7 @@ import MechanicTokenizer
 ///
 /// A benchmark, not a test (STYLE.md, principle 12): `mechanic bench` can print its figures
 /// beside those of `scripts/bench_training_pytorch.py`, which times PyTorch's `loss.backward()`
-/// on the same shape. Only ``GPT2Model/languageModelLoss(_:targets:activationGradients:)`` is
+/// on the same shape. Only ``Transformer/languageModelLoss(_:targets:activationGradients:)`` is
 /// timed; no optimiser step.
 public enum TrainingBenchmark {
     /// What one benchmark run measured.
@@ -30,7 +30,7 @@ public enum TrainingBenchmark {
 
     /// The shape shared with `scripts/bench_training_pytorch.py`: 4 layers, 8 heads, d_model 256,
     /// vocab 2000, context 64 (run with batch 16 × 64 positions).
-    public static let defaultConfig = GPT2Config(layers: 4, heads: 8, dModel: 256, contextLength: 64, vocabSize: 2000)
+    public static let defaultConfig = TransformerConfig(layers: 4, heads: 8, dModel: 256, contextLength: 64, vocabSize: 2000)
 
     /// Runs `warmup` untimed steps, then timed steps until `seconds` have passed (at least `minimumSteps`).
     ///
@@ -39,10 +39,10 @@ public enum TrainingBenchmark {
     ///   - batch, positions: the token batch (random ids, no padding).
     ///   - seed: seed of the weights and the ids.
     public static func run(
-        config: GPT2Config = defaultConfig, batch: Int = 16, positions: Int = 64,
+        config: TransformerConfig = defaultConfig, batch: Int = 16, positions: Int = 64,
         seconds: Double = 5, minimumSteps: Int = 3, warmup: Int = 2, seed: UInt64 = 0
     ) throws -> Result {
-        let model = try GPT2Model(config: config, weights: GPT2Weights.random(config: config, seed: seed))
+        let model = try Transformer(config: config, weights: TransformerWeights.random(config: config, seed: seed))
         var rng = SeededRandom(seed: seed &+ 1)
         let tokens = TokenBatch(rows: (0..<batch).map { _ in
             (0..<positions).map { _ in Int(rng.next() % UInt64(config.vocabSize)) }

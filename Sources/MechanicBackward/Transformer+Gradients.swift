@@ -7,26 +7,26 @@ import MechanicTokenizer
 /// chosen activations.
 public struct GPT2Gradients: Sendable {
     /// `∂value/∂parameter`, in the weights' own structure (so an optimiser walks both with
-    /// `GPT2Weights.parameterKeyPaths(for:)`). The tied unembedding's gradient is in
+    /// `TransformerWeights.parameterKeyPaths(for:)`). The tied unembedding's gradient is in
     /// `tokenEmbedding` (gather and unembedding both contribute); `positionEmbedding` rows past
     /// the batch's length are zero.
-    public var weights: GPT2Weights
+    public var weights: TransformerWeights
     /// `∂value/∂activation` at each requested hook, in the hook's TransformerLens shape
     /// (`HookPoint.shape(batch:positions:config:)`), every position of the padded batch.
     public var activations: [HookName: Tensor]
 
-    public init(weights: GPT2Weights, activations: [HookName: Tensor]) {
+    public init(weights: TransformerWeights, activations: [HookName: Tensor]) {
         self.weights = weights
         self.activations = activations
     }
 }
 
-extension GPT2Model {
+extension Transformer {
     /// Mean cross-entropy of next-token prediction over the real (unmasked) targets, and its
     /// gradient with respect to every parameter.
     ///
     /// This is the training step's forward and backward pass. The forward pass is
-    /// ``GPT2Model/run(_:logits:capture:interventions:)``'s arithmetic, kernel for kernel.
+    /// ``Transformer/run(_:logits:capture:interventions:)``'s arithmetic, kernel for kernel.
     ///
     /// - Parameters:
     ///   - batch: right-padded token ids.
@@ -68,7 +68,7 @@ extension GPT2Model {
     /// - Parameters:
     ///   - batch: right-padded token ids.
     ///   - activations: hooks whose gradient to return. Every hook of the model is supported.
-    ///   - interventions: edits applied in the forward pass, as in ``GPT2Model/run(_:logits:capture:interventions:)``.
+    ///   - interventions: edits applied in the forward pass, as in ``Transformer/run(_:logits:capture:interventions:)``.
     ///     Supported: `replace`, `add`, `zero`, `mean` and `patch` on the embeddings, the residual
     ///     stream, `hook_q/k/v`, `hook_z`, `hook_result`, `hook_attn_out` and the MLP hooks
     ///     (optionally restricted to heads and positions). An overwritten element passes no
@@ -105,7 +105,7 @@ extension GPT2Model {
     func objectiveGradients(
         _ batch: TokenBatch, activations: [HookName], interventions: [Intervention], parameters: Bool,
         objective: (Tensor) throws -> (Float, Tensor)
-    ) throws -> (Float, GPT2Weights?, [HookName: Tensor]) {
+    ) throws -> (Float, TransformerWeights?, [HookName: Tensor]) {
         var hooks = try GradientHooks(batch: batch, config: config, requested: activations, interventions: interventions)
         let (tape, logits) = try tapedForward(batch, hooks: hooks)
         let (value, dLogits) = try objective(logits)

@@ -2,7 +2,7 @@ import MechanicModel
 import MechanicTensor
 import MechanicTokenizer
 
-extension GPT2Model {
+extension Transformer {
     /// The backward pass through a tape, from the gradient of the logits.
     ///
     /// Reads top to bottom in reverse forward order: unembedding, final layer norm, blocks from
@@ -15,7 +15,7 @@ extension GPT2Model {
     ///   - parameters: compute parameter gradients; without them the pass stops at the lowest
     ///     block whose hooks were asked for.
     /// - Returns: the parameter gradients, or `nil` when not asked for.
-    func tapedBackward(_ tape: ForwardTape, dLogits: Tensor, hooks: inout GradientHooks, parameters: Bool) -> GPT2Weights? {
+    func tapedBackward(_ tape: ForwardTape, dLogits: Tensor, hooks: inout GradientHooks, parameters: Bool) -> TransformerWeights? {
         let batch = tape.batch
         let (b, t, d, v) = (batch.batch, batch.positions, config.dModel, config.vocabSize)
         if !parameters && hooks.requested.isEmpty { return nil }
@@ -48,12 +48,12 @@ extension GPT2Model {
         hooks.record(.embed, dResidual)
         hooks.record(.posEmbed, dResidual)
         guard parameters, var dTokenTable else { return nil }
-        var dPositionTable = Tensor(shape: weights.positionEmbedding.shape)  // [context, dModel]
+        var dPositionTable = Tensor(shape: weights.positionEmbedding!.shape)  // [context, dModel]
         let dTokens = hooks.upstream(.embed, dResidual), dPositions = hooks.upstream(.posEmbed, dResidual)
         Backprop.embeddingBackward(dTokens: dTokens.storage, dPositions: dPositions.storage, ids: batch.ids,
                                    batch: b, positions: t, dim: d,
                                    dTokenTable: &dTokenTable.storage, dPositionTable: &dPositionTable.storage)
-        return GPT2Weights(tokenEmbedding: dTokenTable, positionEmbedding: dPositionTable,
+        return TransformerWeights(tokenEmbedding: dTokenTable, positionEmbedding: dPositionTable,
                            blocks: blockGradients.reversed(), finalNormGain: dFinalGain!, finalNormBias: dFinalBias!)
     }
 
@@ -70,7 +70,7 @@ extension GPT2Model {
             // resid_post = resid_mid + mlp_out
             let (dLn2Out, linears) = tapedMLPBackward(layer, mlpTape, mlp, dOut: dResidual, hooks: &hooks, parameters: parameters)
             var dGain: Tensor? = parameters ? Tensor(shape: mlp.ln2Gain.shape) : nil
-            var dBias: Tensor? = parameters ? Tensor(shape: mlp.ln2Bias.shape) : nil
+            var dBias: Tensor? = parameters ? Tensor(shape: mlp.ln2Bias!.shape) : nil
             taped(layerNormBackward: dLn2Out, mlpTape.ln2, gain: mlp.ln2Gain, dx: &dResidual, dGain: &dGain, dBias: &dBias,
                   hooks: &hooks, normalizedHook: .ln2Normalized(layer), scaleHook: .ln2Scale(layer))
             if let linears, let dGain, let dBias {
@@ -84,7 +84,7 @@ extension GPT2Model {
         // resid_mid (or resid_post) = resid_pre + attn_out
         let (dLn1Out, attention) = tapedAttentionBackward(layer, tape, w, dOut: dResidual, hooks: &hooks, parameters: parameters)
         var dGain: Tensor? = parameters ? Tensor(shape: w.ln1Gain.shape) : nil
-        var dBias: Tensor? = parameters ? Tensor(shape: w.ln1Bias.shape) : nil
+        var dBias: Tensor? = parameters ? Tensor(shape: w.ln1Bias!.shape) : nil
         taped(layerNormBackward: dLn1Out, tape.ln1, gain: w.ln1Gain, dx: &dResidual, dGain: &dGain, dBias: &dBias,
               hooks: &hooks, normalizedHook: .ln1Normalized(layer), scaleHook: .ln1Scale(layer))
         hooks.record(.residPre(layer), dResidual)
@@ -112,7 +112,7 @@ extension GPT2Model {
         // Output projection W_O: per head when hook_result is edited or asked for.
         var dz = Tensor(shape: [b, t, h, dh])                                // [batch, pos, head, dHead]
         var dOutWeight: Tensor? = parameters ? Tensor(shape: w.attnOutWeight.shape) : nil
-        var dOutBias: Tensor? = parameters ? Tensor(shape: w.attnOutBias.shape) : nil
+        var dOutBias: Tensor? = parameters ? Tensor(shape: w.attnOutBias!.shape) : nil
         if hooks.isEdited(.result(layer)) {
             let dResult = hooks.upstream(.result(layer), dAttnOut.broadcastOverHeads(h))  // [batch, pos, head, dModel]
             hooks.record(.result(layer), dAttnOut.broadcastOverHeads(h))
@@ -134,7 +134,7 @@ extension GPT2Model {
         var dqkv = Tensor(shape: [b, t, 3 * d])                              // [batch, pos, 3·dModel]
         var dPattern: Tensor? = hooks.wants(.pattern(layer)) ? Tensor(shape: [b, h, t, t]) : nil
         var dScores: Tensor? = hooks.wants(.attnScores(layer)) ? Tensor(shape: [b, h, t, t]) : nil
-        let scale: Float = config.scaleAttentionWeights ? 1 / Float(dh).squareRoot() : 1
+        let scale = config.attentionScale
         dPattern.withOptionalBase { dP in
             dScores.withOptionalBase { dS in
                 Backprop.attentionBackward(dz: dz.storage, qkv: tape.qkv.storage, pattern: tape.pattern.storage,
@@ -156,7 +156,7 @@ extension GPT2Model {
         // Fused qkv projection.
         var dLn1Out = Tensor(shape: [b, t, d])                               // [batch, pos, dModel]
         var dQKVWeight: Tensor? = parameters ? Tensor(shape: w.qkvWeight.shape) : nil
-        var dQKVBias: Tensor? = parameters ? Tensor(shape: w.qkvBias.shape) : nil
+        var dQKVBias: Tensor? = parameters ? Tensor(shape: w.qkvBias!.shape) : nil
         taped(linearBackward: dqkv, x: tape.ln1Out, weight: w.qkvWeight, dx: &dLn1Out, dWeight: &dQKVWeight, dBias: &dQKVBias)
         guard let dQKVWeight, let dQKVBias, let dOutWeight, let dOutBias else { return (dLn1Out, nil) }
         return (dLn1Out, AttentionGradients(qkvWeight: dQKVWeight, qkvBias: dQKVBias, outWeight: dOutWeight, outBias: dOutBias))
@@ -177,7 +177,7 @@ extension GPT2Model {
 
         var dPost = Tensor(shape: tape.post.shape)                           // [batch, pos, dMLP]
         var dOutWeight: Tensor? = parameters ? Tensor(shape: w.outWeight.shape) : nil
-        var dOutBias: Tensor? = parameters ? Tensor(shape: w.outBias.shape) : nil
+        var dOutBias: Tensor? = parameters ? Tensor(shape: w.outBias!.shape) : nil
         taped(linearBackward: dMLPOut, x: tape.post, weight: w.outWeight, dx: &dPost, dWeight: &dOutWeight, dBias: &dOutBias)
         hooks.record(.mlpPost(layer), dPost)
         hooks.blockOverwritten(.mlpPost(layer), in: &dPost)
@@ -189,7 +189,7 @@ extension GPT2Model {
 
         var dLn2Out = Tensor(shape: dOut.shape)                              // [batch, pos, dModel]
         var dInWeight: Tensor? = parameters ? Tensor(shape: w.inWeight.shape) : nil
-        var dInBias: Tensor? = parameters ? Tensor(shape: w.inBias.shape) : nil
+        var dInBias: Tensor? = parameters ? Tensor(shape: w.inBias!.shape) : nil
         taped(linearBackward: dPre, x: tape.ln2Out, weight: w.inWeight, dx: &dLn2Out, dWeight: &dInWeight, dBias: &dInBias)
         guard let dInWeight, let dInBias, let dOutWeight, let dOutBias else { return (dLn2Out, nil) }
         return (dLn2Out, MLPLinearGradients(inWeight: dInWeight, inBias: dInBias, outWeight: dOutWeight, outBias: dOutBias))

@@ -2,12 +2,37 @@ import MechanicModel
 import MechanicTensor
 import MechanicTokenizer
 
-extension GPT2Model {
+extension TransformerConfig {
+    /// The first feature of this architecture the backward pass cannot differentiate, `nil` for
+    /// GPT-2-architecture models (LayerNorm, learned positions, multi-head attention with biases,
+    /// a tanh-GELU MLP, sequential blocks, tied unembedding).
+    public var featureWithoutBackward: String? {
+        if norm != .layerNorm { return "RMS norm" }
+        if !hasLearnedPositions { return "rotary embeddings" }
+        if kvHeads != heads { return "grouped-query attention" }
+        if qkNorm { return "QK-norm" }
+        if slidingWindow != nil { return "sliding-window attention" }
+        if attentionSoftcap != nil || finalSoftcap != nil { return "soft-capping" }
+        if !qkvBias || !attentionOutBias || (!attentionOnly && !mlpBias) { return "bias-free projections" }
+        if !attentionOnly && (gatedMLP || activation != .geluTanh) { return "the \(gatedMLP ? "gated " : "")\(activation.rawValue) MLP" }
+        if parallelBlocks { return "parallel attention and MLP" }
+        if postNorms { return "post-norms" }
+        if embeddingScale != nil { return "embedding scaling" }
+        if !tiedEmbeddings { return "an untied unembedding" }
+        if dAttention != dModel { return "heads · dHead ≠ dModel" }
+        return nil
+    }
+}
+
+extension Transformer {
     /// The forward pass of a gradient run: ``run(_:logits:capture:interventions:)``'s arithmetic,
     /// kernel for kernel, saving what the backward pass reads.
     ///
     /// - Returns: the tape and the logits `[batch, pos, vocab]` of every position.
     func tapedForward(_ batch: TokenBatch, hooks: GradientHooks) throws -> (tape: ForwardTape, logits: Tensor) {
+        if let feature = config.featureWithoutBackward {
+            throw GradientError.unsupportedArchitecture(modelType: config.modelType, feature: feature)
+        }
         try checkBatch(batch)
         let (b, t, d, v) = (batch.batch, batch.positions, config.dModel, config.vocabSize)
         var residual = tapedEmbedding(batch, hooks: hooks)                   // [batch, pos, dModel]
@@ -16,7 +41,7 @@ extension GPT2Model {
         for layer in 0..<config.layers {
             blocks.append(tapedBlock(layer, &residual, hooks: hooks))
         }
-        let (lnFinal, lnFinalOut) = tapedLayerNorm(residual, gain: weights.finalNormGain, bias: weights.finalNormBias)
+        let (lnFinal, lnFinalOut) = tapedLayerNorm(residual, gain: weights.finalNormGain, bias: weights.finalNormBias!)
         let logits = Tensor(shape: [b, t, v]) { out in                       // [batch, pos, vocab]
             Backprop.unembedForward(lnFinalOut.storage, rows: b * t, dim: d, table: weights.tokenEmbedding.storage,
                                     vocab: v, logits: out.baseAddress!)
@@ -47,7 +72,7 @@ extension GPT2Model {
             return Tensor(shape: [b, t, d]) { out in
                 Backprop.embeddingForward(ids: batch.ids, batch: b, positions: t, dim: d,
                                           tokenTable: weights.tokenEmbedding.storage,
-                                          positionTable: weights.positionEmbedding.storage, out: out.baseAddress!)
+                                          positionTable: weights.positionEmbedding!.storage, out: out.baseAddress!)
             }
         }
         var tokens = Tensor(shape: [b, t, d]) { out in                       // [batch, pos, dModel]
@@ -55,7 +80,7 @@ extension GPT2Model {
         }
         hooks.apply(.embed, to: &tokens)
         var positions = Tensor(shape: [b, t, d]) { out in                    // [batch, pos, dModel]
-            for r in 0..<b { (out.baseAddress! + r * t * d).update(from: weights.positionEmbedding.storage, count: t * d) }
+            for r in 0..<b { (out.baseAddress! + r * t * d).update(from: weights.positionEmbedding!.storage, count: t * d) }
         }
         hooks.apply(.posEmbed, to: &positions)
         tokens.addInPlace(positions)
@@ -68,15 +93,15 @@ extension GPT2Model {
         let (h, dh) = (config.heads, config.dHead)
         let w = weights.blocks[layer]
         hooks.apply(.residPre(layer), to: &residual)
-        let (ln1, ln1Out) = tapedLayerNorm(residual, gain: w.ln1Gain, bias: w.ln1Bias)
+        let (ln1, ln1Out) = tapedLayerNorm(residual, gain: w.ln1Gain, bias: w.ln1Bias!)
 
-        var qkv = tapedLinear(ln1Out, w.qkvWeight, w.qkvBias)               // [batch, pos, 3·dModel]
+        var qkv = tapedLinear(ln1Out, w.qkvWeight, w.qkvBias!)               // [batch, pos, 3·dModel]
         for (part, name) in [(0, HookName.q(layer)), (1, .k(layer)), (2, .v(layer))] where hooks.isEdited(name) {
             var split = qkv.headSplit(part: part, heads: h)                         // [batch, pos, head, dHead]
             hooks.apply(name, to: &split)
             qkv.headMerge(split, part: part)
         }
-        let scale: Float = config.scaleAttentionWeights ? 1 / Float(dh).squareRoot() : 1
+        let scale = config.attentionScale
         var pattern = Tensor(shape: [b, h, t, t])                            // [batch, head, queryPos, keyPos]
         var z = Tensor(shape: [b, t, h, dh]) { z in                          // [batch, pos, head, dHead]
             Backprop.attentionForward(qkv: qkv.storage, batch: b, positions: t, heads: h, dHead: dh, scale: scale,
@@ -91,9 +116,9 @@ extension GPT2Model {
                                             dHead: dh, dModel: d, result: out.baseAddress!)
             }
             hooks.apply(.result(layer), to: &result)
-            attnOut = result.sumOverHeads(bias: w.attnOutBias)
+            attnOut = result.sumOverHeads(bias: w.attnOutBias!)
         } else {
-            attnOut = tapedLinear(z.reshaped([b, t, d]), w.attnOutWeight, w.attnOutBias)
+            attnOut = tapedLinear(z.reshaped([b, t, d]), w.attnOutWeight, w.attnOutBias!)
         }
         hooks.apply(.attnOut(layer), to: &attnOut)
         residual.addInPlace(attnOut)
@@ -104,14 +129,14 @@ extension GPT2Model {
         }
 
         hooks.apply(.residMid(layer), to: &residual)
-        let (ln2, ln2Out) = tapedLayerNorm(residual, gain: mlp.ln2Gain, bias: mlp.ln2Bias)
-        var pre = tapedLinear(ln2Out, mlp.inWeight, mlp.inBias)              // [batch, pos, dMLP]
+        let (ln2, ln2Out) = tapedLayerNorm(residual, gain: mlp.ln2Gain, bias: mlp.ln2Bias!)
+        var pre = tapedLinear(ln2Out, mlp.inWeight, mlp.inBias!)              // [batch, pos, dMLP]
         hooks.apply(.mlpPre(layer), to: &pre)
         var post = Tensor(shape: pre.shape) { out in                         // [batch, pos, dMLP]
             Backprop.geluForward(pre.storage, out: out.baseAddress!, count: pre.count)
         }
         hooks.apply(.mlpPost(layer), to: &post)
-        var mlpOut = tapedLinear(post, mlp.outWeight, mlp.outBias)           // [batch, pos, dModel]
+        var mlpOut = tapedLinear(post, mlp.outWeight, mlp.outBias!)           // [batch, pos, dModel]
         hooks.apply(.mlpOut(layer), to: &mlpOut)
         residual.addInPlace(mlpOut)
         hooks.apply(.residPost(layer), to: &residual)

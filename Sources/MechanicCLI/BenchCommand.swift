@@ -82,9 +82,9 @@ struct ForwardBench: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let config = GPT2Config()
+        let config = TransformerConfig()
         if !json { printError("building GPT-2-small-shaped weights (seed \(seed))…") }
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: seed))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: seed))
         var rng = SeededRandom(seed: seed &+ 1)
         var rows: [Row] = []
         for (b, s) in try parsedShapes() {

@@ -56,8 +56,8 @@ struct CircuitsBench: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let config = GPT2Config()
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 0))
+        let config = TransformerConfig()
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 0))
         var rng = SeededRandom(seed: 1)
         let make = { (rng: inout SeededRandom) -> TaskPrompt in
             let t = (0..<tokens).map { _ in Int(rng.next() % 50000) }

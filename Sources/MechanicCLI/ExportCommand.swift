@@ -127,7 +127,7 @@ struct ExportCommand: ParsableCommand {
     static func hasMLPs(_ modelPath: String?) -> Bool {
         guard let modelPath,
               let data = try? Data(contentsOf: URL(fileURLWithPath: modelPath).appendingPathComponent("config.json")),
-              let config = try? JSONDecoder().decode(GPT2Config.self, from: data)
+              let config = try? ModelFamilies.config(data: data)
         else { return true }
         return !config.attentionOnly
     }

@@ -5,13 +5,16 @@ import ArgumentParser
 struct MechanicCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mechanic",
-        abstract: "Mechanistic interpretability for GPT-2-family models: hooks, circuits, attention sinks.",
+        abstract: "Mechanistic interpretability for transformer language models: hooks, circuits, attention sinks.",
         discussion: """
-        Point a command at a Hugging Face GPT-2 snapshot folder (config.json, model.safetensors, \
-        vocab.json + merges.txt) with --model.
+        Point a command at a Hugging Face model folder (config.json, model.safetensors or its shards, \
+        tokenizer files) with --model. Supported families: GPT-2, GPT-NeoX/Pythia, Llama (also \
+        Mistral, TinyLlama, SmolLM), Qwen2, Qwen3, Gemma 2 and Gemma 3 (text); \
+        `mechanic inspect --families` lists them with their features.
 
         Examples:
           mechanic inspect --model ~/models/gpt2 --hooks
+          mechanic inspect --model ~/models/pythia-160m
           mechanic tokenize --model ~/models/gpt2 "When Mary and John went to the store"
           mechanic run --model ~/models/gpt2 --top-k 5 "The war lasted from the year 1732 to the year 17"
           mechanic bench

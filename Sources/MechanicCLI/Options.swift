@@ -5,14 +5,14 @@ import Mechanic
 /// `--model`: the checkpoint folder shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Hugging Face GPT-2 snapshot folder (config.json, model.safetensors, vocab.json + merges.txt).",
+        "Hugging Face model folder (config.json, model.safetensors or its shards, tokenizer files) of any supported family: GPT-2, GPT-NeoX/Pythia, Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3.",
         valueName: "folder"))
     var model: String
 
     var folder: URL { URL(fileURLWithPath: (model as NSString).expandingTildeInPath) }
 
     /// Loads the model and, when the folder has one, its tokenizer.
-    func load() throws -> (GPT2Model, GPT2Tokenizer?) {
+    func load() throws -> (Transformer, GPT2Tokenizer?) {
         let model = try CheckpointLoader.load(folder: folder)
         let hasTokenizer = ["vocab.json", "tokenizer.json"].contains {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
@@ -23,10 +23,27 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("--model \(model) is not a folder. Give the path of a Hugging Face GPT-2 snapshot folder.")
+            throw ValidationError("--model \(model) is not a folder. Give the path of a Hugging Face model folder (config.json + model.safetensors).")
         }
     }
 
+}
+
+/// `--model` for commands that can also run without a model (`inspect --families`).
+struct OptionalModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "Hugging Face model folder (config.json, model.safetensors or its shards, tokenizer files) of any supported family.",
+        valueName: "folder"))
+    var model: String?
+
+    /// The options as ``ModelOptions`` when `--model` was given.
+    func required() throws -> ModelOptions {
+        guard let model else { throw ValidationError("Give --model FOLDER.") }
+        var options = ModelOptions()
+        options.model = model
+        try options.validate()
+        return options
+    }
 }
 
 /// `--threads`: BLAS threads.
@@ -95,7 +112,7 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// `--model FOLDER` of the commands that default to the embedded reference model: the folder,
 /// checked to hold a checkpoint, loaded with its tokenizer.
-func loadModelFolder(_ path: String) throws -> (folder: URL, model: GPT2Model, tokenizer: GPT2Tokenizer) {
+func loadModelFolder(_ path: String) throws -> (folder: URL, model: Transformer, tokenizer: GPT2Tokenizer) {
     let folder = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
     guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
         throw CLIError(path == DiscoverCommand.defaultModel

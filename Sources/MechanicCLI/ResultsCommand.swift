@@ -37,7 +37,7 @@ struct ResultsCommand: ParsableCommand {
 
     /// The SAE methods' AUCs over `trials` SAEs, each with its own seed and its own training
     /// prompts (the dataset shuffled), as the reference code's 10 trials.
-    func saeTrials(model: GPT2Model, dataset: TaskDataset, l1: Float, truth: Set<HeadID>, first: DiscoveryReport) throws -> [String: [Double]] {
+    func saeTrials(model: Transformer, dataset: TaskDataset, l1: Float, truth: Set<HeadID>, first: DiscoveryReport) throws -> [String: [Double]] {
         var aucs: [String: [Double]] = [:]
         for m in first.methods where m.scores.method.hasPrefix("sae") { aucs[m.scores.method] = [m.auc ?? .nan] }
         func record(_ scores: HeadScores, as name: String) {

@@ -59,7 +59,7 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Expands `*` layer wildcards and checks every name against the model.
-    func hookNames(for loaded: GPT2Model) throws -> [HookName] {
+    func hookNames(for loaded: Transformer) throws -> [HookName] {
         try capture.flatMap { pattern -> [HookName] in
             let matches = loaded.hookNames.filter { name in
                 if pattern.contains("*"), let layer = name.layer {

@@ -34,7 +34,7 @@ struct TrainingBench: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let config = GPT2Config(layers: layers, heads: heads, dModel: dModel, contextLength: contextLength, vocabSize: vocab,
+        let config = TransformerConfig(layers: layers, heads: heads, dModel: dModel, contextLength: contextLength, vocabSize: vocab,
                                 attentionOnly: attentionOnly)
         let result = try TrainingBenchmark.run(config: config, batch: batch, positions: seq, seconds: seconds)
         if json { return try printJSON(result) }

@@ -31,7 +31,7 @@ public enum ACDC {
     }
 
     public static func run(
-        model: GPT2Model, prompts: [TaskPrompt], metric: TaskMetric, objective: Objective = .kl, threshold: Float,
+        model: Transformer, prompts: [TaskPrompt], metric: TaskMetric, objective: Objective = .kl, threshold: Float,
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds

@@ -30,7 +30,7 @@ public enum ActivationPatching {
     ///     have its clean prompt's token count, so positions line up.
     ///   - progress: called after each layer with (layers done, layers).
     public static func headScores(
-        model: GPT2Model, prompts: [TaskPrompt], metric: TaskMetric, source: Source = .resample,
+        model: Transformer, prompts: [TaskPrompt], metric: TaskMetric, source: Source = .resample,
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> HeadScores {
         let start = DispatchTime.now().uptimeNanoseconds

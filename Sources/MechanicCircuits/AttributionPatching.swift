@@ -19,7 +19,7 @@ public enum AttributionPatching {
         public var gradientTimesActivation: HeadScores
     }
 
-    public static func run(model: GPT2Model, prompts: [TaskPrompt], metric: TaskMetric) throws -> Result {
+    public static func run(model: Transformer, prompts: [TaskPrompt], metric: TaskMetric) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let c = model.config
         guard !prompts.isEmpty else { throw TaskError.tooFewPrompts(task: "attribution", wanted: 1, made: 0, reason: "no prompts") }

@@ -84,7 +84,7 @@ public enum Discovery {
     ///   - progress: called with each method's name before it runs.
     ///   - onResult: called with each method's complete result as soon as it exists, so a caller can
     ///     store it in its own transaction; an error it throws stops the run.
-    public static func run(model: GPT2Model, dataset: TaskDataset, groundTruth: Set<HeadID>?, options: Options,
+    public static func run(model: Transformer, dataset: TaskDataset, groundTruth: Set<HeadID>?, options: Options,
                            skipping: Set<Method> = [],
                            progress: ((String) -> Void)? = nil,
                            onResult: ((DiscoveryReport.MethodResult) throws -> Void)? = nil) throws -> DiscoveryReport {

@@ -38,7 +38,7 @@ public enum Faithfulness {
 
     /// Evaluates `circuit` on `prompts` (for resample ablation, each corrupted prompt as long as its clean one).
     public static func evaluate(
-        model: GPT2Model, prompts: [TaskPrompt], metric: TaskMetric, circuit: Set<HeadID>,
+        model: Transformer, prompts: [TaskPrompt], metric: TaskMetric, circuit: Set<HeadID>,
         ablation: Ablation = .mean, randomTrials: Int = 10, seed: UInt64 = 0
     ) throws -> Result {
         let c = model.config
@@ -67,7 +67,7 @@ public enum Faithfulness {
     }
 
     /// A cache holding every layer's replacement `hook_z` for the prompt batch.
-    static func ablationSource(model: GPT2Model, prompts: [TaskPrompt], ablation: Ablation) throws -> ActivationCache {
+    static func ablationSource(model: Transformer, prompts: [TaskPrompt], ablation: Ablation) throws -> ActivationCache {
         let rows = prompts.map(\.tokens)
         guard !rows.isEmpty else { throw TaskError.tooFewPrompts(task: "faithfulness", wanted: 1, made: 0, reason: "no prompts") }
         let spec = CaptureSpec(where: { $0.point == .z })

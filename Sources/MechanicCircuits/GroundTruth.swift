@@ -41,7 +41,7 @@ public enum GroundTruth {
     ///   - retain: share of the full model's mean metric the circuit must keep.
     ///   - roles: head-type labels to attach (from ``HeadTypes``), or empty.
     public static func derive(
-        model: GPT2Model, task: String, prompts: [TaskPrompt], metric: TaskMetric, retain: Float = 0.9,
+        model: Transformer, task: String, prompts: [TaskPrompt], metric: TaskMetric, retain: Float = 0.9,
         roles: [HeadID: String] = [:], seed: UInt64 = 0, progress: ((Int, Int) -> Void)? = nil
     ) throws -> Circuit {
         let start = DispatchTime.now().uptimeNanoseconds

@@ -21,7 +21,7 @@ public enum HeadOutputs {
     ///   - progress: called with the number of prompts done.
     /// - Returns: `[examples, layers · heads, dModel]`, heads in layer-major order.
     public static func capture(
-        model: GPT2Model, prompts: [[Int]], reduction: Reduction = .meanOverPositions, batchSize: Int = 32,
+        model: Transformer, prompts: [[Int]], reduction: Reduction = .meanOverPositions, batchSize: Int = 32,
         progress: ((Int) -> Void)? = nil
     ) throws -> Tensor {
         let c = model.config

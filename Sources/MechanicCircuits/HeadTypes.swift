@@ -28,7 +28,7 @@ public enum HeadTypes {
     /// Scores every head on `count` sequences of BOS + a random run of `length` tokens repeated twice.
     ///
     /// - Parameter vocabulary: token ids to draw from (avoid special tokens).
-    public static func score(model: GPT2Model, vocabulary: [Int], bos: Int, length: Int = 20, count: Int = 16, seed: UInt64 = 0,
+    public static func score(model: Transformer, vocabulary: [Int], bos: Int, length: Int = 20, count: Int = 16, seed: UInt64 = 0,
                              interventions: [Intervention] = []) throws -> Scores {
         let c = model.config
         var rng = SeededRandom(seed: seed)

@@ -41,7 +41,7 @@ public enum SAEScoring {
     }
 
     /// Scores every head of `model` on a task dataset: captures the head outputs, then `score`s them.
-    public static func run(model: GPT2Model, dataset: TaskDataset, options: Options,
+    public static func run(model: Transformer, dataset: TaskDataset, options: Options,
                            progress: ((String) -> Void)? = nil) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         progress?("capturing head outputs")
@@ -59,7 +59,7 @@ public enum SAEScoring {
     /// Capture once and `score` many times to train several SAEs on the same prompts.
     ///
     /// - Parameter progress: called with the number of prompts done, positives first, then negatives.
-    public static func capture(model: GPT2Model, dataset: TaskDataset, options: Options,
+    public static func capture(model: Transformer, dataset: TaskDataset, options: Options,
                                progress: ((Int) -> Void)? = nil) throws -> (positive: Tensor, negative: Tensor) {
         let reduction: HeadOutputs.Reduction = options.meanOverPositions ? .meanOverPositions : .position(-1)
         let positives = dataset.positives.count

@@ -2,61 +2,33 @@ import Foundation
 import MechanicSafetensors
 import MechanicTensor
 
-/// Loads and saves Hugging Face GPT-2 checkpoints: the one place that knows HF's weight names.
+/// Loads Hugging Face checkpoints of every supported family, and saves GPT-2 ones: the one place
+/// that reads HF's weight names (through each family's ``ModelFamily/source(of:config:)``).
 ///
 /// A checkpoint is an HF snapshot folder: `config.json` plus `model.safetensors` (or a sharded
-/// `model.safetensors.index.json`). Names are accepted with and without the `transformer.`
-/// prefix (`GPT2LMHeadModel` vs `GPT2Model` saves). HF GPT-2 stores its linear layers as
-/// Conv1D `[in, out]`, the layout Mechanic uses, so no weight is transposed
-/// (``transposedWeights`` is empty; it is the list to extend for a checkpoint family that
-/// stores `nn.Linear` `[out, in]`).
+/// `model.safetensors.index.json`). Each family lists the name prefixes it accepts (GPT-2 with
+/// and without `transformer.`, Llama-style `model.`, NeoX `gpt_neox.`), the `nn.Linear` weights
+/// it transposes and the fusions it converts. F16 and BF16 tensors are converted to F32.
 public enum CheckpointLoader {
-    /// HF name (without prefix) of each Swift parameter path.
+    /// HF name (without prefix) of each Swift parameter path of a GPT-2 checkpoint.
     public static func hfName(of path: String) -> String {
-        switch path {
-        case "tokenEmbedding": return "wte.weight"
-        case "positionEmbedding": return "wpe.weight"
-        case "finalNormGain": return "ln_f.weight"
-        case "finalNormBias": return "ln_f.bias"
-        default: break
-        }
-        let parts = path.split(separator: ".")
-        let suffix: String
-        switch parts[2] {
-        case "ln1Gain": suffix = "ln_1.weight"
-        case "ln1Bias": suffix = "ln_1.bias"
-        case "qkvWeight": suffix = "attn.c_attn.weight"
-        case "qkvBias": suffix = "attn.c_attn.bias"
-        case "attnOutWeight": suffix = "attn.c_proj.weight"
-        case "attnOutBias": suffix = "attn.c_proj.bias"
-        case "ln2Gain": suffix = "ln_2.weight"
-        case "ln2Bias": suffix = "ln_2.bias"
-        case "mlpInWeight": suffix = "mlp.c_fc.weight"
-        case "mlpInBias": suffix = "mlp.c_fc.bias"
-        case "mlpOutWeight": suffix = "mlp.c_proj.weight"
-        case "mlpOutBias": suffix = "mlp.c_proj.bias"
-        default: preconditionFailure("unknown parameter path \(path)")
-        }
-        return "h.\(parts[1]).\(suffix)"
+        GPT2Family.source(of: path, config: TransformerConfig()).names[0]
     }
 
-    /// HF weights stored transposed relative to Mechanic's layout: none for GPT-2 (Conv1D).
-    public static let transposedWeights: Set<String> = []
-
     /// Reads `config.json` from a checkpoint folder.
-    public static func loadConfig(folder: URL) throws -> GPT2Config {
+    public static func loadConfig(folder: URL) throws -> TransformerConfig {
         let url = folder.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ModelError.missingFile(path: url.path, hint: "Point at a Hugging Face GPT-2 snapshot folder (config.json + model.safetensors).")
+            throw ModelError.missingFile(path: url.path, hint: "Point at a Hugging Face model folder (config.json + model.safetensors).")
         }
-        let config: GPT2Config
+        let config: TransformerConfig
         do {
             let data = try Data(contentsOf: url)
-            config = try JSONDecoder().decode(GPT2Config.self, from: data)
+            config = try ModelFamilies.config(data: data)
         } catch let problem as ConfigProblem {
             throw ModelError.invalidConfig(file: url.path, reason: problem.description)
-        } catch let error as DecodingError {
-            throw ModelError.invalidConfig(file: url.path, reason: describe(error))
+        } catch let feature as UnsupportedFeature {
+            throw ModelError.unsupportedFeature(file: url.path, feature: feature.description)
         } catch {
             throw ModelError.invalidConfig(file: url.path, reason: "unreadable (\(error.localizedDescription))")
         }
@@ -64,35 +36,22 @@ public enum CheckpointLoader {
         return config
     }
 
-    /// Loads a GPT-2-family model from an HF snapshot folder, validating every tensor.
+    /// Loads a model of any supported family from an HF snapshot folder, validating every tensor.
     ///
-    /// - Throws: ``ModelError`` for a missing or inconsistent config or weights, and
-    ///   `SafetensorsError` for a malformed weights file (truncated, bad header, bad offsets…).
-    public static func load(folder: URL) throws -> GPT2Model {
+    /// - Throws: ``ModelError`` for a missing or inconsistent config or weights, an unknown
+    ///   `model_type` or an unsupported feature, and `SafetensorsError` for a malformed weights
+    ///   file (truncated, bad header, bad offsets…).
+    public static func load(folder: URL) throws -> Transformer {
         let config = try loadConfig(folder: folder)
+        guard let family = ModelFamilies.family(modelType: config.modelType) else {
+            throw ModelError.invalidConfig(file: folder.path, reason: "model_type \(config.modelType) has no family")
+        }
         let files = try weightFiles(folder: folder)
-        func find(_ name: String) -> (SafetensorsFile, String)? {
-            for candidate in [name, "transformer." + name] {
-                if let file = files.first(where: { $0.contains(candidate) }) { return (file, candidate) }
-            }
-            return nil
+        let reader = TensorReader(files: files, prefixes: family.prefixes)
+        let weights = try TransformerWeights(config: config) { path, shape in
+            try reader.read(family.source(of: path, config: config), shape: shape)
         }
-        let weights = try GPT2Weights(config: config) { path, shape in
-            let name = hfName(of: path)
-            guard let (file, key) = find(name) else {
-                throw ModelError.missingTensor(file: files.map(\.path).joined(separator: ", "), tensor: name)
-            }
-            let info = file.info(key)!
-            if info.shape != shape {
-                throw ModelError.wrongShape(file: file.path, tensor: key, expected: shape, found: info.shape)
-            }
-            let tensor = try file.tensor(key)
-            if tensor.storage.contains(where: { !$0.isFinite }) {
-                throw ModelError.nonFiniteWeights(file: file.path, tensor: key)
-            }
-            return tensor
-        }
-        return try GPT2Model(config: config, weights: weights)
+        return try Transformer(config: config, weights: weights)
     }
 
     /// The safetensors files of a folder: one `model.safetensors`, or the shards of an index.
@@ -115,17 +74,20 @@ public enum CheckpointLoader {
         }
         let hint = fm.fileExists(atPath: folder.appendingPathComponent("pytorch_model.bin").path)
             ? "Only pytorch_model.bin is present; convert it to safetensors (transformers: model.save_pretrained(dir, safe_serialization=True))."
-            : "Point at a Hugging Face GPT-2 snapshot folder (config.json + model.safetensors)."
+            : "Point at a Hugging Face model folder (config.json + model.safetensors)."
         throw ModelError.missingFile(path: single.path, hint: hint)
     }
 
     /// Writes a model as an HF snapshot folder (`config.json` + `model.safetensors`, names
     /// with the `transformer.` prefix) that HF transformers and this loader both read.
-    public static func save(_ model: GPT2Model, to folder: URL, dtype: SafetensorsWriter.DType = .f32) throws {
+    public static func save(_ model: Transformer, to folder: URL, dtype: SafetensorsWriter.DType = .f32) throws {
+        guard model.config.modelType == "gpt2" else {
+            throw ModelError.unsupportedFeature(file: folder.path, feature: "saving a \(model.config.modelType) model (Mechanic writes GPT-2 checkpoints only)")
+        }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var tensors: [String: Tensor] = [:]
-        for (path, _) in GPT2Weights.expectedShapes(for: model.config) {
-            tensors["transformer." + hfName(of: path)] = model.weights.tensor(at: path)!
+        for (path, _) in TransformerWeights.expectedShapes(for: model.config) {
+            tensors["transformer." + hfName(of: path)] = model.weights.tensor(at: path)
         }
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], dtype: dtype,
                                     to: folder.appendingPathComponent("model.safetensors"))

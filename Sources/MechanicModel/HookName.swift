@@ -75,25 +75,35 @@ public struct HookName: Hashable, Comparable, Sendable, CustomStringConvertible,
     public static func q(_ l: Int) -> HookName { HookName(.q, layer: l) }
     public static func k(_ l: Int) -> HookName { HookName(.k, layer: l) }
     public static func v(_ l: Int) -> HookName { HookName(.v, layer: l) }
+    public static func qNormScale(_ l: Int) -> HookName { HookName(.qNormScale, layer: l) }
+    public static func qNormNormalized(_ l: Int) -> HookName { HookName(.qNormNormalized, layer: l) }
+    public static func kNormScale(_ l: Int) -> HookName { HookName(.kNormScale, layer: l) }
+    public static func kNormNormalized(_ l: Int) -> HookName { HookName(.kNormNormalized, layer: l) }
+    public static func rotQ(_ l: Int) -> HookName { HookName(.rotQ, layer: l) }
+    public static func rotK(_ l: Int) -> HookName { HookName(.rotK, layer: l) }
     public static func attnScores(_ l: Int) -> HookName { HookName(.attnScores, layer: l) }
     public static func pattern(_ l: Int) -> HookName { HookName(.pattern, layer: l) }
     public static func z(_ l: Int) -> HookName { HookName(.z, layer: l) }
     public static func result(_ l: Int) -> HookName { HookName(.result, layer: l) }
+    public static func ln1PostScale(_ l: Int) -> HookName { HookName(.ln1PostScale, layer: l) }
+    public static func ln1PostNormalized(_ l: Int) -> HookName { HookName(.ln1PostNormalized, layer: l) }
     public static func attnOut(_ l: Int) -> HookName { HookName(.attnOut, layer: l) }
     public static func residMid(_ l: Int) -> HookName { HookName(.residMid, layer: l) }
     public static func ln2Scale(_ l: Int) -> HookName { HookName(.ln2Scale, layer: l) }
     public static func ln2Normalized(_ l: Int) -> HookName { HookName(.ln2Normalized, layer: l) }
     public static func mlpPre(_ l: Int) -> HookName { HookName(.mlpPre, layer: l) }
+    public static func mlpPreLinear(_ l: Int) -> HookName { HookName(.mlpPreLinear, layer: l) }
     public static func mlpPost(_ l: Int) -> HookName { HookName(.mlpPost, layer: l) }
+    public static func ln2PostScale(_ l: Int) -> HookName { HookName(.ln2PostScale, layer: l) }
+    public static func ln2PostNormalized(_ l: Int) -> HookName { HookName(.ln2PostNormalized, layer: l) }
     public static func mlpOut(_ l: Int) -> HookName { HookName(.mlpOut, layer: l) }
     public static func residPost(_ l: Int) -> HookName { HookName(.residPost, layer: l) }
 
     /// Every hook name of a model with this configuration, in forward order.
-    public static func all(for config: GPT2Config) -> [HookName] {
-        var names: [HookName] = [.embed, .posEmbed]
+    public static func all(for config: TransformerConfig) -> [HookName] {
+        var names: [HookName] = config.hasLearnedPositions ? [.embed, .posEmbed] : [.embed]
         for l in 0..<config.layers {
-            for point in HookPoint.allCases where point.isPerBlock {
-                if config.attentionOnly && !point.existsInAttentionOnlyModels { continue }
+            for point in HookPoint.allCases where point.isPerBlock && point.exists(in: config) {
                 names.append(HookName(point, layer: l))
             }
         }
@@ -111,16 +121,27 @@ public enum HookPoint: String, CaseIterable, Sendable {
     case q = "attn.hook_q"
     case k = "attn.hook_k"
     case v = "attn.hook_v"
+    case qNormScale = "attn.q_norm.hook_scale"
+    case qNormNormalized = "attn.q_norm.hook_normalized"
+    case kNormScale = "attn.k_norm.hook_scale"
+    case kNormNormalized = "attn.k_norm.hook_normalized"
+    case rotQ = "attn.hook_rot_q"
+    case rotK = "attn.hook_rot_k"
     case attnScores = "attn.hook_attn_scores"
     case pattern = "attn.hook_pattern"
     case z = "attn.hook_z"
     case result = "attn.hook_result"
+    case ln1PostScale = "ln1_post.hook_scale"
+    case ln1PostNormalized = "ln1_post.hook_normalized"
     case attnOut = "hook_attn_out"
     case residMid = "hook_resid_mid"
     case ln2Scale = "ln2.hook_scale"
     case ln2Normalized = "ln2.hook_normalized"
     case mlpPre = "mlp.hook_pre"
+    case mlpPreLinear = "mlp.hook_pre_linear"
     case mlpPost = "mlp.hook_post"
+    case ln2PostScale = "ln2_post.hook_scale"
+    case ln2PostNormalized = "ln2_post.hook_normalized"
     case mlpOut = "hook_mlp_out"
     case residPost = "hook_resid_post"
     case lnFinalScale = "ln_final.hook_scale"
@@ -137,7 +158,7 @@ public enum HookPoint: String, CaseIterable, Sendable {
     /// Whether the point belongs to the MLP sub-block (absent from attention-only models).
     public var isMLPBlock: Bool {
         switch self {
-        case .ln2Scale, .ln2Normalized, .mlpPre, .mlpPost, .mlpOut: return true
+        case .ln2Scale, .ln2Normalized, .mlpPre, .mlpPreLinear, .mlpPost, .ln2PostScale, .ln2PostNormalized, .mlpOut: return true
         default: return false
         }
     }
@@ -146,6 +167,22 @@ public enum HookPoint: String, CaseIterable, Sendable {
     /// no `hook_resid_mid`, since `resid_post = resid_pre + attn_out`.
     public var existsInAttentionOnlyModels: Bool { !isMLPBlock && self != .residMid }
 
+    /// Whether a model with this configuration has the point: each family has the hooks of its
+    /// components, named as TransformerLens names them (parallel blocks have no `hook_resid_mid`,
+    /// rotary models no `hook_pos_embed`, only gated MLPs `hook_pre_linear`, …).
+    public func exists(in config: TransformerConfig) -> Bool {
+        if config.attentionOnly && !existsInAttentionOnlyModels { return false }
+        switch self {
+        case .posEmbed: return config.hasLearnedPositions
+        case .qNormScale, .qNormNormalized, .kNormScale, .kNormNormalized: return config.qkNorm
+        case .rotQ, .rotK: return !config.hasLearnedPositions
+        case .ln1PostScale, .ln1PostNormalized, .ln2PostScale, .ln2PostNormalized: return config.postNorms
+        case .residMid: return !config.parallelBlocks
+        case .mlpPreLinear: return config.gatedMLP
+        default: return true
+        }
+    }
+
     /// Position within a block's forward order.
     var order: Int { HookPoint.allCases.firstIndex(of: self)! }
 
@@ -153,18 +190,19 @@ public enum HookPoint: String, CaseIterable, Sendable {
     public var axes: [String] {
         switch self {
         case .embed, .posEmbed, .residPre, .ln1Normalized, .attnOut, .residMid, .ln2Normalized,
-             .mlpOut, .residPost, .lnFinalNormalized:
+             .mlpOut, .residPost, .lnFinalNormalized, .ln1PostNormalized, .ln2PostNormalized:
             return ["batch", "pos", "dModel"]
-        case .ln1Scale, .ln2Scale, .lnFinalScale: return ["batch", "pos", "1"]
-        case .q, .k, .v, .z: return ["batch", "pos", "head", "dHead"]
+        case .ln1Scale, .ln2Scale, .lnFinalScale, .ln1PostScale, .ln2PostScale: return ["batch", "pos", "1"]
+        case .q, .k, .v, .z, .qNormNormalized, .kNormNormalized, .rotQ, .rotK: return ["batch", "pos", "head", "dHead"]
+        case .qNormScale, .kNormScale: return ["batch", "pos", "head", "1"]
         case .attnScores, .pattern: return ["batch", "head", "queryPos", "keyPos"]
         case .result: return ["batch", "pos", "head", "dModel"]
-        case .mlpPre, .mlpPost: return ["batch", "pos", "dMLP"]
+        case .mlpPre, .mlpPreLinear, .mlpPost: return ["batch", "pos", "dMLP"]
         }
     }
 
     /// The concrete activation shape for a batch of `batch` sequences of `positions` tokens.
-    public func shape(batch: Int, positions: Int, config: GPT2Config) -> [Int] {
+    public func shape(batch: Int, positions: Int, config: TransformerConfig) -> [Int] {
         axes.map { axis in
             switch axis {
             case "batch": return batch

@@ -6,14 +6,14 @@ import MechanicTokenizer
 /// Lives only for the duration of a run: nothing here is stored in the model.
 struct HookRunner {
     let batch: TokenBatch
-    let config: GPT2Config
+    let config: TransformerConfig
     let capture: CaptureSpec?
     let interventions: [HookName: [Intervention]]
     let capturedNames: Set<HookName>
     var cache: ActivationCache
 
     /// Validates every intervention against the model and batch before any work is done.
-    init(batch: TokenBatch, config: GPT2Config, capture: CaptureSpec?, interventions: [Intervention]) throws {
+    init(batch: TokenBatch, config: TransformerConfig, capture: CaptureSpec?, interventions: [Intervention]) throws {
         self.batch = batch
         self.config = config
         self.capture = capture

@@ -7,7 +7,7 @@ extension Intervention {
     /// Checks the intervention against a model and batch: heads, positions and tensor shapes.
     ///
     /// - Throws: ``ModelError`` naming the hook and what does not fit.
-    public func validate(batch: TokenBatch, config: GPT2Config) throws {
+    public func validate(batch: TokenBatch, config: TransformerConfig) throws {
         let name = hook.description
         if let heads {
             guard hook.point.headAxis != nil else { throw ModelError.headOutOfRange(hook: name, head: heads.first ?? 0, heads: 0) }

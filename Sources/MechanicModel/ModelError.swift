@@ -6,6 +6,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case missingFile(path: String, hint: String)
     /// `config.json` is unreadable or describes a model Mechanic cannot build.
     case invalidConfig(file: String, reason: String)
+    /// The checkpoint uses an architecture feature Mechanic does not compute (named).
+    case unsupportedFeature(file: String, feature: String)
     /// A required weight is absent from the checkpoint.
     case missingTensor(file: String, tensor: String)
     /// A weight has the wrong shape for the configuration.
@@ -36,9 +38,11 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .missingFile(let path, let hint):
             return "\(path) not found. \(hint)"
         case .invalidConfig(let file, let reason):
-            return "\(file): \(reason). Fix config.json or point at a GPT-2-family checkpoint."
+            return "\(file): \(reason). Fix config.json or point at a checkpoint of a supported family."
+        case .unsupportedFeature(let file, let feature):
+            return "\(file): \(feature) is not supported by Mechanic. `mechanic inspect --families` lists what is."
         case .missingTensor(let file, let tensor):
-            return "\(file): tensor \(tensor) is missing. The checkpoint does not match its config.json (or is not GPT-2)."
+            return "\(file): tensor \(tensor) is missing. The checkpoint does not match its config.json."
         case .wrongShape(let file, let tensor, let expected, let found):
             return "\(file): tensor \(tensor) has shape \(found), config.json implies \(expected). The weights and config disagree."
         case .nonFiniteWeights(let file, let tensor):

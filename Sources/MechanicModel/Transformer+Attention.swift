@@ -1,6 +1,6 @@
 import MechanicTensor
 
-extension GPT2Model {
+extension Transformer {
     /// Query rows per tile of the causal attention products: a tile needs only the keys up to its
     /// last query, which skips most of the masked half of `QKᵀ` and `PV` on long prompts.
     static let attentionTile = 64
@@ -16,8 +16,8 @@ extension GPT2Model {
             return try attentionOutput(layer, z, hooks: &hooks)
         }
         let w = weights.blocks[layer]
-        let normed = try layerNormForward(residual, gain: w.ln1Gain, bias: w.ln1Bias,
-                                          scaleHook: .ln1Scale(layer), normalizedHook: .ln1Normalized(layer), hooks: &hooks)
+        let normed = try normForward(residual, gain: w.ln1Gain, bias: w.ln1Bias,
+                                     scaleHook: .ln1Scale(layer), normalizedHook: .ln1Normalized(layer), hooks: &hooks)
         return try attentionForward(layer, normed, hooks: &hooks)
     }
 
@@ -25,16 +25,17 @@ extension GPT2Model {
     /// attention (ln_1, q, k, v, scores, pattern) is active.
     func zIsReplaced(_ layer: Int, hooks: HookRunner) -> Bool {
         guard hooks.replacesEntirely(.z(layer)) else { return false }
-        let before: [HookName] = [.ln1Scale(layer), .ln1Normalized(layer), .q(layer), .k(layer), .v(layer),
-                                  .attnScores(layer), .pattern(layer)]
-        return !before.contains { hooks.isActive($0) }
+        return !HookPoint.allCases.contains { point in
+            point.isPerBlock && point.order > HookPoint.residPre.order && point.order < HookPoint.z.order
+                && hooks.isActive(HookName(point, layer: layer))
+        }
     }
 
     /// `hook_z` of a layer whose z is replaced entirely: zeros through the hook's edits.
     ///
     /// - Returns: `[batch, pos, head, dHead]`.
     func replacedZ(_ layer: Int, batch b: Int, positions t: Int, hooks: inout HookRunner) throws -> Tensor {
-        var z = Tensor(shape: [b, t, config.heads, config.dHead])
+        var z = Tensor(shape: [b, t, config.heads, config.dHead])       // [batch, pos, head, dHead]
         try hooks.visit(.z(layer), &z)
         return z
     }
@@ -50,29 +51,78 @@ extension GPT2Model {
 
     /// The attention up to `hook_z`: qkv, scores, pattern, and `z = pattern · v` per head.
     ///
-    /// - Parameter x: the layer-normed residual `[batch, pos, dModel]`.
+    /// - Parameter x: the normed residual `[batch, pos, dModel]`.
     /// - Returns: `z` after its hook, `[batch, pos, head, dHead]`.
     func attentionZ(_ layer: Int, _ x: Tensor, hooks: inout HookRunner) throws -> Tensor {
         let (b, t) = (x.shape[0], x.shape[1])
-        let (h, dh) = (config.heads, config.dHead)
-        let w = weights.blocks[layer]
+        let h = config.heads
+        let qkv = try queriesKeysValues(layer, x, hooks: &hooks)            // [batch, pos, 3·head·dHead]
+        let window = config.window(layer: layer)
+        let softcap = config.attentionSoftcap
+        var z: Tensor                                                        // [batch, pos, head, dHead]
+        if t > Transformer.attentionTile && !hooks.isActive(.attnScores(layer)) && !hooks.isActive(.pattern(layer)) {
+            z = streamedAttention(qkv, batch: b, positions: t, heads: h, scale: config.attentionScale, window: window, softcap: softcap)
+        } else {
+            z = try materialisedAttention(layer, qkv, batch: b, positions: t, heads: h, scale: config.attentionScale,
+                                          window: window, softcap: softcap, hooks: &hooks)
+        }
+        try hooks.visit(.z(layer), &z)
+        return z
+    }
 
-        // qkv [batch, pos, 3·dModel]: queries, keys and values side by side (HF's fused c_attn).
+    /// Queries, keys and values of every query head, through their hooks, QK-norm and the rotary
+    /// embedding.
+    ///
+    /// Grouped keys and values are repeated to one per query head first (TransformerLens's
+    /// `ungroup_grouped_query_attention`), so `hook_k`/`hook_v` are `[batch, pos, head, dHead]`
+    /// and an edit of one query head's keys reaches that head only.
+    ///
+    /// - Parameter x: the normed residual `[batch, pos, dModel]`.
+    /// - Returns: `[batch, pos, 3·head·dHead]`: all queries, then all keys, then all values.
+    func queriesKeysValues(_ layer: Int, _ x: Tensor, hooks: inout HookRunner) throws -> Tensor {
+        let h = config.heads
+        let w = weights.blocks[layer]
+        // [batch, pos, (head + 2·kvHead)·dHead], the checkpoint's fused projection.
         var qkv = linearForward(x, w.qkvWeight, w.qkvBias)
+        if config.kvHeads != h { qkv = qkv.ungroupedKeysValues(heads: h, kvHeads: config.kvHeads, dHead: config.dHead) }
         for (part, name) in [(0, HookName.q(layer)), (1, .k(layer)), (2, .v(layer))] where hooks.isActive(name) {
             var split = qkv.headSplit(part: part, heads: h)                 // [batch, pos, head, dHead]
             if try hooks.visit(name, &split) { qkv.headMerge(split, part: part) }
         }
-
-        let scale: Float = config.scaleAttentionWeights ? 1 / Float(dh).squareRoot() : 1
-        var z: Tensor                                                        // [batch, pos, head, dHead]
-        if t > GPT2Model.attentionTile && !hooks.isActive(.attnScores(layer)) && !hooks.isActive(.pattern(layer)) {
-            z = streamedAttention(qkv, batch: b, positions: t, heads: h, scale: scale)
-        } else {
-            z = try materialisedAttention(layer, qkv, batch: b, positions: t, heads: h, scale: scale, hooks: &hooks)
+        if config.qkNorm, let qGain = w.qNormGain, let kGain = w.kNormGain {
+            for (part, gain, scale, normalized) in [(0, qGain, HookName.qNormScale(layer), HookName.qNormNormalized(layer)),
+                                                    (1, kGain, .kNormScale(layer), .kNormNormalized(layer))] {
+                let heads = qkv.headSplit(part: part, heads: h)             // [batch, pos, head, dHead]
+                qkv.headMerge(try normForward(heads, gain: gain, bias: nil, scaleHook: scale, normalizedHook: normalized,
+                                              hooks: &hooks), part: part)
+            }
         }
-        try hooks.visit(.z(layer), &z)
-        return z
+        if let rotary = config.rotary(layer: layer) {
+            applyRotary(rotary, to: &qkv)
+            for (part, name) in [(0, HookName.rotQ(layer)), (1, .rotK(layer))] where hooks.isActive(name) {
+                var split = qkv.headSplit(part: part, heads: h)             // [batch, pos, head, dHead]
+                if try hooks.visit(name, &split) { qkv.headMerge(split, part: part) }
+            }
+        }
+        return qkv
+    }
+
+    /// Rotates the queries and keys of a fused `[batch, pos, 3·head·dHead]` buffer in place.
+    func applyRotary(_ rotary: Rotary, to qkv: inout Tensor) {
+        let (b, t, h, dh) = (qkv.shape[0], qkv.shape[1], config.heads, config.dHead)
+        let table = RotaryTable(rotary, positions: t)
+        let width = 3 * h * dh
+        qkv.storage.withUnsafeMutableBufferPointer { buffer in
+            table.cos.withUnsafeBufferPointer { cos in
+                table.sin.withUnsafeBufferPointer { sin in
+                    for part in 0..<2 {
+                        Kernels.rotary(buffer.baseAddress! + part * h * dh, batch: b, positions: t, heads: h, dHead: dh,
+                                       stride: width, half: rotary.dims / 2, cos: cos.baseAddress!, sin: sin.baseAddress!,
+                                       interleaved: rotary.style == .interleaved)
+                    }
+                }
+            }
+        }
     }
 
     /// The output projection W_O of `z` `[batch, pos, head, dHead]`, through `hook_result` when it is active.
@@ -84,13 +134,13 @@ extension GPT2Model {
         let w = weights.blocks[layer]
         // Per-head results [batch, pos, head, dModel] only when asked for.
         guard hooks.isActive(.result(layer)) else {
-            return linearForward(z.reshaped([b, t, d]), w.attnOutWeight, w.attnOutBias)
+            return linearForward(z.reshaped([b, t, h * dh]), w.attnOutWeight, w.attnOutBias)
         }
         var result = Tensor(shape: [b, t, h, d]) { r in
             z.storage.withUnsafeBufferPointer { z in
                 w.attnOutWeight.storage.withUnsafeBufferPointer { wo in
                     for hi in 0..<h {
-                        Kernels.gemm(m: b * t, n: d, k: dh, a: z.baseAddress! + hi * dh, lda: d,
+                        Kernels.gemm(m: b * t, n: d, k: dh, a: z.baseAddress! + hi * dh, lda: h * dh,
                                      b: wo.baseAddress! + hi * dh * d, ldb: d, c: r.baseAddress! + hi * d, ldc: h * d)
                     }
                 }
@@ -101,7 +151,7 @@ extension GPT2Model {
             result.storage.withUnsafeBufferPointer { r in
                 for row in 0..<(b * t) {
                     let o = out.baseAddress! + row * d
-                    o.update(from: w.attnOutBias.storage, count: d)
+                    if let bias = w.attnOutBias { o.update(from: bias.storage, count: d) } else { o.update(repeating: 0, count: d) }
                     for hi in 0..<h { Kernels.add(r.baseAddress! + (row * h + hi) * d, into: o, count: d) }
                 }
             }
@@ -113,10 +163,10 @@ extension GPT2Model {
     ///
     /// - Returns: `z` `[batch, pos, head, dHead]`, before its hook.
     func materialisedAttention(_ layer: Int, _ qkv: Tensor, batch b: Int, positions t: Int, heads h: Int, scale: Float,
-                               hooks: inout HookRunner) throws -> Tensor {
+                               window: Int? = nil, softcap: Float? = nil, hooks: inout HookRunner) throws -> Tensor {
         let dh = config.dHead
         // pattern [batch, head, queryPos, keyPos]: scores, then (in place) their causal softmax.
-        let tile = GPT2Model.attentionTile
+        let tile = Transformer.attentionTile
         let small = t <= tile
         var pattern = Tensor(shape: [b, h, t, t]) { scores in
             qkv.storage.withUnsafeBufferPointer { qkv in
@@ -124,11 +174,16 @@ extension GPT2Model {
                                               scores: scores.baseAddress!, small: small, tile: tile)
             }
         }
+        if softcap != nil || window != nil {
+            pattern.storage.withUnsafeMutableBufferPointer { p in
+                for m in 0..<(b * h) { Kernels.maskScores(p.baseAddress! + m * t * t, queries: t, keys: t, ld: t, window: window, softcap: softcap) }
+            }
+        }
         try hooks.visit(.attnScores(layer), &pattern)
         pattern.storage.withUnsafeMutableBufferPointer { p in
             let base = p.baseAddress!
             Kernels.parallelFor(b * h, minimumChunk: max(1, 4096 / (t * t))) { range in
-                for m in range { Kernels.causalSoftmax(base + m * t * t, queries: t, keys: t, ld: t) }
+                for m in range { Kernels.causalSoftmax(base + m * t * t, queries: t, keys: t, ld: t, window: window) }
             }
         }
         try hooks.visit(.pattern(layer), &pattern)
@@ -153,9 +208,11 @@ extension GPT2Model {
     /// ``materialisedAttention(_:_:batch:positions:heads:scale:hooks:)``'s tiled path, call for call.
     ///
     /// - Returns: `z` `[batch, pos, head, dHead]`.
-    func streamedAttention(_ qkv: Tensor, batch b: Int, positions t: Int, heads h: Int, scale: Float) -> Tensor {
-        let (d, dh) = (config.dModel, config.dHead)
-        let tile = GPT2Model.attentionTile
+    func streamedAttention(_ qkv: Tensor, batch b: Int, positions t: Int, heads h: Int, scale: Float,
+                           window: Int? = nil, softcap: Float? = nil) -> Tensor {
+        let dh = config.dHead
+        let d = h * dh
+        let tile = Transformer.attentionTile
         var scratch = [Float](repeating: 0, count: tile * t)                // [tileRows, keyPos]
         return Tensor(shape: [b, t, h, dh]) { z in
             qkv.storage.withUnsafeBufferPointer { qkv in
@@ -171,8 +228,12 @@ extension GPT2Model {
                                          c: s.baseAddress!, ldc: t)
                             let tileBase = s.baseAddress!
                             Kernels.parallelFor(rows, minimumChunk: 16) { part in
-                                Kernels.causalSoftmax(tileBase + part.lowerBound * t, queries: part.count, keys: keys, ld: t,
-                                                      queryOffset: start + part.lowerBound)
+                                let first = tileBase + part.lowerBound * t, offset = start + part.lowerBound
+                                if softcap != nil || window != nil {
+                                    Kernels.maskScores(first, queries: part.count, keys: keys, ld: t, queryOffset: offset,
+                                                       window: window, softcap: softcap)
+                                }
+                                Kernels.causalSoftmax(first, queries: part.count, keys: keys, ld: t, queryOffset: offset, window: window)
                             }
                             Kernels.gemm(m: rows, n: dh, k: keys, a: s.baseAddress!, lda: t,
                                          b: q + 2 * d, ldb: 3 * d, c: zh + start * d, ldc: d)
@@ -184,7 +245,7 @@ extension GPT2Model {
     }
 
     /// `y = x · W + b` over the last axis, for Conv1D-layout weights `[in, out]`.
-    func linearForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor) -> Tensor {
+    func linearForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?) -> Tensor {
         let k = weight.shape[0], n = weight.shape[1]
         let rows = x.count / k
         var shape = x.shape
@@ -192,6 +253,11 @@ extension GPT2Model {
         return Tensor(shape: shape) { out in
             x.storage.withUnsafeBufferPointer { xs in
                 weight.storage.withUnsafeBufferPointer { ws in
+                    guard let bias else {
+                        Kernels.linear(xs.baseAddress!, rows: rows, inFeatures: k, weight: ws.baseAddress!,
+                                       bias: nil, outFeatures: n, out: out.baseAddress!)
+                        return
+                    }
                     bias.storage.withUnsafeBufferPointer { bs in
                         Kernels.linear(xs.baseAddress!, rows: rows, inFeatures: k, weight: ws.baseAddress!,
                                        bias: bs.baseAddress!, outFeatures: n, out: out.baseAddress!)
@@ -203,6 +269,27 @@ extension GPT2Model {
 }
 
 extension Tensor {
+    /// A grouped `[batch, pos, (head + 2·kvHead)·dHead]` projection with its keys and values
+    /// repeated to one per query head: `[batch, pos, 3·head·dHead]` (query head `i` reads kv head
+    /// `i / (head / kvHead)`, as `repeat_interleave` in HF's `repeat_kv`).
+    func ungroupedKeysValues(heads h: Int, kvHeads kv: Int, dHead dh: Int) -> Tensor {
+        let (b, t) = (shape[0], shape[1])
+        let (from, to, group) = ((h + 2 * kv) * dh, 3 * h * dh, h / kv)
+        return Tensor(shape: [b, t, to]) { out in
+            storage.withUnsafeBufferPointer { src in
+                for row in 0..<(b * t) {
+                    let s = src.baseAddress! + row * from, o = out.baseAddress! + row * to
+                    o.update(from: s, count: h * dh)
+                    for part in 1...2 {
+                        for head in 0..<h {
+                            (o + (part * h + head) * dh).update(from: s + h * dh + ((part - 1) * kv + head / group) * dh, count: dh)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// One of the three parts of a fused `qkv` buffer `[batch, pos, 3·dModel]`, as `[batch, pos, head, dHead]`.
     public func headSplit(part: Int, heads: Int) -> Tensor {
         let (b, t, d) = (shape[0], shape[1], shape[2] / 3)

@@ -1,8 +1,9 @@
 import MechanicTensor
 import MechanicTokenizer
 
-extension GPT2Model {
-    /// Token plus learned position embeddings: `resid = wte[ids] + wpe[pos]`.
+extension Transformer {
+    /// The residual stream's start: token embeddings (scaled by √dModel in Gemma), plus learned
+    /// position embeddings where the model has them.
     func embed(_ batch: TokenBatch, hooks: inout HookRunner) throws -> Tensor {
         let (b, t, d) = (batch.batch, batch.positions, config.dModel)
         var tokens = Tensor(shape: [b, t, d]) { out in                       // [batch, pos, dModel]
@@ -12,9 +13,13 @@ extension GPT2Model {
                 }
             }
         }
+        if let scale = config.embeddingScale {
+            tokens.storage.withUnsafeMutableBufferPointer { x in Kernels.scale(x.baseAddress!, by: scale, count: x.count) }
+        }
         try hooks.visit(.embed, &tokens)
+        guard let table = weights.positionEmbedding else { return tokens }
         var positions = Tensor(shape: [b, t, d]) { out in                    // [batch, pos, dModel]
-            weights.positionEmbedding.storage.withUnsafeBufferPointer { table in
+            table.storage.withUnsafeBufferPointer { table in
                 for r in 0..<b {
                     (out.baseAddress! + r * t * d).update(from: table.baseAddress!, count: t * d)
                 }
@@ -25,11 +30,11 @@ extension GPT2Model {
         return tokens
     }
 
-    /// The final layer norm and the (tied) unembedding of the selected positions.
+    /// The final norm and the unembedding of the selected positions.
     func finalForward(_ residual: Tensor, logits selection: LogitsSelection, vocabulary: [Int]? = nil,
                       hooks: inout HookRunner) throws -> Tensor? {
-        let normed = try layerNormForward(residual, gain: weights.finalNormGain, bias: weights.finalNormBias,
-                                          scaleHook: .lnFinalScale, normalizedHook: .lnFinalNormalized, hooks: &hooks)
+        let normed = try normForward(residual, gain: weights.finalNormGain, bias: weights.finalNormBias,
+                                     scaleHook: .lnFinalScale, normalizedHook: .lnFinalNormalized, hooks: &hooks)
         guard let positions = selection.positionSelection else { return nil }
         let rows = positions == .all
             ? normed
@@ -37,20 +42,22 @@ extension GPT2Model {
         return unembed(rows, vocabulary: vocabulary)
     }
 
-    /// `logits[batch, pos, vocab] = x[batch, pos, dModel] · wteᵀ`, or only the `vocabulary` columns
+    /// `logits[batch, pos, vocab] = x[batch, pos, dModel] · W_Uᵀ` (the token embedding when tied),
+    /// soft-capped where the model caps them, or only the `vocabulary` columns
     /// (`[batch, pos, vocabulary.count]`, same products).
     func unembed(_ x: Tensor, vocabulary: [Int]? = nil) -> Tensor {
         let (b, t, d) = (x.shape[0], x.shape[1], config.dModel)
-        var table = weights.tokenEmbedding                                   // [vocab, dModel]
+        let full = weights.unembeddingMatrix                                 // [vocab, dModel]
+        var table = full
         if let vocabulary {
             table = Tensor(shape: [vocabulary.count, d]) { out in          // [selected, dModel]
-                weights.tokenEmbedding.storage.withUnsafeBufferPointer { wte in
+                full.storage.withUnsafeBufferPointer { wte in
                     for (i, id) in vocabulary.enumerated() { (out.baseAddress! + i * d).update(from: wte.baseAddress! + id * d, count: d) }
                 }
             }
         }
         let v = table.shape[0]
-        return Tensor(shape: [b, t, v]) { out in
+        var logits = Tensor(shape: [b, t, v]) { out in
             x.storage.withUnsafeBufferPointer { xs in
                 table.storage.withUnsafeBufferPointer { wte in
                     Kernels.gemm(transB: true, m: b * t, n: v, k: d, a: xs.baseAddress!, lda: d,
@@ -58,5 +65,9 @@ extension GPT2Model {
                 }
             }
         }
+        if let cap = config.finalSoftcap {
+            logits.storage.withUnsafeMutableBufferPointer { l in Kernels.softcap(l.baseAddress!, count: l.count, cap: cap) }
+        }
+        return logits
     }
 }

@@ -7,15 +7,16 @@ import MechanicTensor
 /// the MLP and the final norm run on one row per prompt. On GPT-2 small that is about a fifth of
 /// the block's work, which adds up in activation patching's hundreds of resumed runs. The
 /// arithmetic of each kept row is that of the full block (for prompts up to
-/// ``GPT2Model/attentionTile`` tokens the same kernels, call for call; beyond, the full block tiles
+/// ``Transformer/attentionTile`` tokens the same kernels, call for call; beyond, the full block tiles
 /// its BLAS products differently); `ForwardShortcutTests` compares the two on padded batches,
 /// attention-only models and prompts past the tile.
-extension GPT2Model {
+extension Transformer {
     /// Whether block `layer` may run at the last positions only: it is the last block, the run wants
     /// last-position logits, and no hook of the block or of `ln_final` is active (except an edit that
     /// replaces all of `hook_z`, which makes the attention itself unnecessary).
     func lastBlockRunsAtLastPositions(_ layer: Int, logits: LogitsSelection, hooks: HookRunner) -> Bool {
-        guard logits == .last, layer == config.layers - 1, !hooks.isActive(.lnFinalScale), !hooks.isActive(.lnFinalNormalized)
+        guard config.hasPlainAttention, logits == .last, layer == config.layers - 1,
+              !hooks.isActive(.lnFinalScale), !hooks.isActive(.lnFinalNormalized)
         else { return false }
         let zReplaced = zIsReplaced(layer, hooks: hooks)
         for point in HookPoint.allCases where point.isPerBlock {
@@ -38,18 +39,18 @@ extension GPT2Model {
         if zIsReplaced(layer, hooks: hooks) {
             z = try replacedZ(layer, batch: b, positions: t, hooks: &hooks).reshaped([b, t, d]).rows(at: last)
         } else {
-            let normed = try layerNormForward(x, gain: w.ln1Gain, bias: w.ln1Bias,
-                                              scaleHook: .ln1Scale(layer), normalizedHook: .ln1Normalized(layer), hooks: &hooks)
+            let normed = try normForward(x, gain: w.ln1Gain, bias: w.ln1Bias,
+                                         scaleHook: .ln1Scale(layer), normalizedHook: .ln1Normalized(layer), hooks: &hooks)
             z = lastQueryAttention(layer, normed, last: last)
         }
         residual.add(linearForward(z, w.attnOutWeight, w.attnOutBias))       // resid_mid [batch, dModel]
         if let mlp = w.mlp {
-            let normed2 = try layerNormForward(residual, gain: mlp.ln2Gain, bias: mlp.ln2Bias,
-                                               scaleHook: .ln2Scale(layer), normalizedHook: .ln2Normalized(layer), hooks: &hooks)
+            let normed2 = try normForward(residual, gain: mlp.ln2Gain, bias: mlp.ln2Bias,
+                                          scaleHook: .ln2Scale(layer), normalizedHook: .ln2Normalized(layer), hooks: &hooks)
             residual.add(try mlpForward(layer, mlp, normed2, hooks: &hooks))  // resid_post [batch, dModel]
         }
-        let normed = try layerNormForward(residual, gain: weights.finalNormGain, bias: weights.finalNormBias,
-                                          scaleHook: .lnFinalScale, normalizedHook: .lnFinalNormalized, hooks: &hooks)
+        let normed = try normForward(residual, gain: weights.finalNormGain, bias: weights.finalNormBias,
+                                     scaleHook: .lnFinalScale, normalizedHook: .lnFinalNormalized, hooks: &hooks)
         return unembed(normed.reshaped([b, 1, d]), vocabulary: vocabulary)
     }
 
@@ -61,12 +62,14 @@ extension GPT2Model {
         let (b, t, d) = (normed.shape[0], normed.shape[1], config.dModel)
         let (h, dh) = (config.heads, config.dHead)
         let w = weights.blocks[layer]
-        let scale: Float = config.scaleAttentionWeights ? 1 / Float(dh).squareRoot() : 1
+        let scale = config.attentionScale
         let rows = normed.rows(at: last)                                     // [batch, dModel]
         var q = Tensor(shape: [b, d])                                        // [batch, dModel]
         var kv = Tensor(shape: [b, t, 2 * d])                                // [batch, pos, 2·dModel]: keys, then values
+        // The shortcut runs only for GPT-2-style attention, which has q/k/v biases.
+        let qkvBias = w.qkvBias ?? Tensor(shape: [3 * d])
         w.qkvWeight.storage.withUnsafeBufferPointer { wq in
-            w.qkvBias.storage.withUnsafeBufferPointer { bias in
+            qkvBias.storage.withUnsafeBufferPointer { bias in
                 q.storage.withUnsafeMutableBufferPointer { qs in
                     rows.storage.withUnsafeBufferPointer { xs in
                         for r in 0..<b { (qs.baseAddress! + r * d).update(from: bias.baseAddress!, count: d) }
@@ -94,7 +97,7 @@ extension GPT2Model {
                             let qh = qs.baseAddress! + bi * d + hi * dh
                             let kh = ks.baseAddress! + bi * t * 2 * d + hi * dh
                             let zh = z.baseAddress! + bi * d + hi * dh
-                            if t <= GPT2Model.attentionTile {
+                            if t <= Transformer.attentionTile {
                                 Kernels.smallGemmNT(m: 1, n: keys, k: dh, alpha: scale, a: qh, lda: d, b: kh, ldb: 2 * d,
                                                     c: s.baseAddress!, ldc: t)
                             } else {

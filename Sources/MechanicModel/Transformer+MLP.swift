@@ -1,17 +1,41 @@
 import MechanicTensor
 
-extension GPT2Model {
-    /// The MLP sub-block, HF `GPT2MLP`: `c_proj(gelu_new(c_fc(x)))`, with TransformerLens hooks.
+extension Transformer {
+    /// The MLP sub-block with TransformerLens hooks.
     ///
-    /// - Parameter x: the layer-normed residual `[batch, pos, dModel]`.
-    /// - Returns: `hook_mlp_out` before its hook, `[batch, pos, dModel]`.
+    /// Plain (GPT-2, NeoX): `out(act(in(x)))`, `hook_pre` = `in(x)`. Gated (SwiGLU, GeGLU):
+    /// `out(act(gate(x)) · up(x))`, `hook_pre` = `gate(x)` and `hook_pre_linear` = `up(x)`, as
+    /// TransformerLens's `GatedMLP` names them. `hook_post` is the input of the output projection.
+    ///
+    /// - Parameter x: the normed residual `[batch, pos, dModel]`.
+    /// - Returns: the MLP output before any post-norm, `[batch, pos, dModel]`.
     func mlpForward(_ layer: Int, _ w: MLPWeights, _ x: Tensor, hooks: inout HookRunner) throws -> Tensor {
-        var hidden = linearForward(x, w.inWeight, w.inBias)                  // [batch, pos, dMLP]
-        try hooks.visit(.mlpPre(layer), &hidden)
+        var hidden: Tensor                                                   // [batch, pos, dMLP]
+        var linear: Tensor? = nil                                            // [batch, pos, dMLP], gated MLPs
+        if let gate = w.gateWeight {
+            hidden = linearForward(x, gate, w.gateBias)
+            try hooks.visit(.mlpPre(layer), &hidden)
+            var up = linearForward(x, w.inWeight, w.inBias)
+            try hooks.visit(.mlpPreLinear(layer), &up)
+            linear = up
+        } else {
+            hidden = linearForward(x, w.inWeight, w.inBias)
+            try hooks.visit(.mlpPre(layer), &hidden)
+        }
+        let activation = config.activation
         hidden.storage.withUnsafeMutableBufferPointer { h in
             let base = h.baseAddress!
             Kernels.parallelFor(h.count, minimumChunk: 1 << 15) { range in
-                Kernels.geluNew(base + range.lowerBound, count: range.count)
+                let (p, n) = (base + range.lowerBound, range.count)
+                switch activation {
+                case .geluTanh: Kernels.geluNew(p, count: n)
+                case .geluExact: Kernels.geluExact(p, count: n)
+                case .silu: Kernels.silu(p, count: n)
+                case .relu: Kernels.relu(p, count: n)
+                }
+            }
+            if let linear {
+                linear.storage.withUnsafeBufferPointer { l in Kernels.multiply(l.baseAddress!, into: base, count: h.count) }
             }
         }
         try hooks.visit(.mlpPost(layer), &hidden)

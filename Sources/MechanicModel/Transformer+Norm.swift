@@ -1,48 +1,77 @@
 import MechanicTensor
 
-extension GPT2Model {
-    /// Layer norm with TransformerLens's two hooks: `hook_scale` `[batch, pos, 1]` and
-    /// `hook_normalized` `[batch, pos, dModel]` (before the gain and bias).
+extension Transformer {
+    /// The model's normalisation (LayerNorm or RMS norm) over the last axis, with
+    /// TransformerLens's two hooks: `hook_scale` `[…, 1]` and `hook_normalized` (before the gain
+    /// and bias).
     ///
     /// When neither hook is active this is one fused kernel; otherwise the intermediates are
     /// materialised, edited, and the output recomputed from the (possibly edited) values.
-    func layerNormForward(_ x: Tensor, gain: Tensor, bias: Tensor, scaleHook: HookName, normalizedHook: HookName,
-                          hooks: inout HookRunner) throws -> Tensor {
+    ///
+    /// - Parameters:
+    ///   - x: `[…, dim]`: the residual `[batch, pos, dModel]`, or heads `[batch, pos, head, dHead]` (QK-norm).
+    ///   - bias: LayerNorm's bias, `nil` for RMS norm.
+    func normForward(_ x: Tensor, gain: Tensor, bias: Tensor?, scaleHook: HookName, normalizedHook: HookName,
+                     hooks: inout HookRunner) throws -> Tensor {
         let d = x.shape[x.rank - 1]
         let rows = x.count / d
         let eps = config.layerNormEpsilon
+        let rms = config.norm == .rmsNorm
         var shape = x.shape
         shape[shape.count - 1] = 1
         guard hooks.isActive(scaleHook) || hooks.isActive(normalizedHook) else {
             return Tensor(shape: x.shape) { out in
                 x.storage.withUnsafeBufferPointer { xs in
                     gain.storage.withUnsafeBufferPointer { g in
-                        bias.storage.withUnsafeBufferPointer { bs in
-                            let (src, dst, gp, bp) = (xs.baseAddress!, out.baseAddress!, g.baseAddress!, bs.baseAddress!)
-                            Kernels.parallelFor(rows, minimumChunk: 64) { range in
-                                Kernels.layerNorm(src + range.lowerBound * d, rows: range.count, dim: d, eps: eps,
-                                                  gain: gp, bias: bp, out: dst + range.lowerBound * d)
+                        let (src, dst, gp) = (xs.baseAddress!, out.baseAddress!, g.baseAddress!)
+                        Kernels.parallelFor(rows, minimumChunk: 64) { range in
+                            let (from, to) = (src + range.lowerBound * d, dst + range.lowerBound * d)
+                            if rms || bias == nil {
+                                Kernels.rmsNorm(from, rows: range.count, dim: d, eps: eps, gain: gp, out: to)
+                            } else {
+                                bias!.storage.withUnsafeBufferPointer { bs in
+                                    Kernels.layerNorm(from, rows: range.count, dim: d, eps: eps, gain: gp, bias: bs.baseAddress!, out: to)
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        var scale = Tensor(shape: shape)                                     // [batch, pos, 1]
-        var normalized = Tensor(shape: x.shape)                              // [batch, pos, dModel]
+        var scale = Tensor(shape: shape)                                     // [batch, pos, 1] (or [batch, pos, head, 1])
+        var normalized = Tensor(shape: x.shape)                              // [batch, pos, dModel] (or per head)
         var out = Tensor(shape: x.shape)
         x.storage.withUnsafeBufferPointer { xs in
-            Kernels.layerNorm(xs.baseAddress!, rows: rows, dim: d, eps: eps, gain: gain.storage, bias: bias.storage,
-                              scale: &scale.storage, normalized: &normalized.storage, out: &out.storage)
+            scale.storage.withUnsafeMutableBufferPointer { sp in
+                normalized.storage.withUnsafeMutableBufferPointer { np in
+                    out.storage.withUnsafeMutableBufferPointer { op in
+                        gain.storage.withUnsafeBufferPointer { g in
+                            if rms {
+                                Kernels.rmsNorm(xs.baseAddress!, rows: rows, dim: d, eps: eps, gain: g.baseAddress!,
+                                                scale: sp.baseAddress!, normalized: np.baseAddress!, out: op.baseAddress!)
+                            } else {
+                                bias!.storage.withUnsafeBufferPointer { bs in
+                                    Kernels.layerNorm(xs.baseAddress!, rows: rows, dim: d, eps: eps, gain: g.baseAddress!,
+                                                      bias: bs.baseAddress!, scale: sp.baseAddress!,
+                                                      normalized: np.baseAddress!, out: op.baseAddress!)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         if try hooks.visit(scaleHook, &scale) {
-            // Recompute `normalized = (x − mean) / scale` with the edited scale.
-            // Same arithmetic as the kernel, so re-writing an unchanged scale is bit-exact.
+            // Recompute `normalized` with the edited scale: `(x − mean) / scale`, or `x / scale` for
+            // RMS norm. Same arithmetic as the kernels, so re-writing an unchanged scale is bit-exact.
             let invDim = 1 / Float(d)
             for r in 0..<rows {
-                var sum: Float = 0
-                for i in 0..<d { sum += x.storage[r * d + i] }
-                let mean = sum * invDim
+                var mean: Float = 0
+                if !rms {
+                    var sum: Float = 0
+                    for i in 0..<d { sum += x.storage[r * d + i] }
+                    mean = sum * invDim
+                }
                 let inv = 1 / scale.storage[r]
                 for i in 0..<d { normalized.storage[r * d + i] = (x.storage[r * d + i] - mean) * inv }
             }
@@ -50,7 +79,9 @@ extension GPT2Model {
         let scaleEdited = hooks.isEdited(scaleHook)
         if try hooks.visit(normalizedHook, &normalized) || scaleEdited {
             for r in 0..<rows {
-                for i in 0..<d { out.storage[r * d + i] = normalized.storage[r * d + i] * gain.storage[i] + bias.storage[i] }
+                for i in 0..<d {
+                    out.storage[r * d + i] = normalized.storage[r * d + i] * gain.storage[i] + (bias?.storage[i] ?? 0)
+                }
             }
         }
         return out

@@ -31,20 +31,24 @@ public struct ForwardOutput: Sendable {
     public var cache: ActivationCache
 }
 
-/// A GPT-2-family transformer, computing exactly what Hugging Face `GPT2LMHeadModel` does,
-/// with TransformerLens hook points.
+/// A decoder-only transformer of any supported family (GPT-2, GPT-NeoX/Pythia, Llama, Mistral,
+/// Qwen2, Qwen3, Gemma 2, Gemma 3), computing exactly what Hugging Face's model does, with
+/// TransformerLens hook points.
 ///
+/// One forward pass serves every family: its ``TransformerConfig`` says which norm, positions,
+/// attention and MLP variants to use, so every hook exists in the same place in every family.
 /// The model is an immutable value: hooks are arguments of each run, never state, so a run
 /// cannot leak hooks into the next. The forward pass reads top to bottom in ``run(_:logits:capture:interventions:)``;
-/// each component lives in its own file (`GPT2Model+Attention.swift`, …).
-public struct GPT2Model: Sendable {
-    public let config: GPT2Config
-    public let weights: GPT2Weights
+/// each component lives in its own file (`Transformer+Attention.swift`, …).
+public struct Transformer: Sendable {
+    public let config: TransformerConfig
+    public let weights: TransformerWeights
 
     /// Wraps weights after checking every shape against the configuration.
-    public init(config: GPT2Config, weights: GPT2Weights) throws {
+    public init(config: TransformerConfig, weights: TransformerWeights) throws {
         if let problem = config.problem() { throw ModelError.invalidConfig(file: "config", reason: problem) }
-        for (path, shape) in GPT2Weights.expectedShapes(for: config) {
+        let expected = TransformerWeights.expectedShapes(for: config)
+        for (path, shape) in expected {
             guard let t = weights.tensor(at: path) else { throw ModelError.missingTensor(file: "weights", tensor: path) }
             if t.shape != shape { throw ModelError.wrongShape(file: "weights", tensor: path, expected: shape, found: t.shape) }
         }
@@ -162,35 +166,57 @@ public struct GPT2Model: Sendable {
             return
         }
         let w = weights.blocks[layer]
-        let normed = try layerNormForward(residual, gain: w.ln1Gain, bias: w.ln1Bias,
-                                          scaleHook: .ln1Scale(layer), normalizedHook: .ln1Normalized(layer), hooks: &hooks)
+        let normed = try normForward(residual, gain: w.ln1Gain, bias: w.ln1Bias,
+                                     scaleHook: .ln1Scale(layer), normalizedHook: .ln1Normalized(layer), hooks: &hooks)
         _ = try attentionZ(layer, normed, hooks: &hooks)                     // [batch, pos, head, dHead]
     }
 
-    /// One transformer block: `resid_mid = resid_pre + attn(ln1(resid_pre))`, `resid_post = resid_mid + mlp(ln2(resid_mid))`.
+    /// One transformer block.
+    ///
+    /// Sequential (GPT-2, Llama, …): `resid_mid = resid_pre + attn(ln1(resid_pre))`,
+    /// `resid_post = resid_mid + mlp(ln2(resid_mid))`. Parallel (GPT-NeoX): both read `resid_pre`,
+    /// `resid_post = resid_pre + attn(ln1(resid_pre)) + mlp(ln2(resid_pre))`, and there is no
+    /// `hook_resid_mid`. Gemma's post-norms (`ln1_post`, `ln2_post`) norm each output before
+    /// its `hook_attn_out` / `hook_mlp_out`.
     func blockForward(_ layer: Int, _ input: Tensor, hooks: inout HookRunner) throws -> Tensor {
         var residual = input                                                 // [batch, pos, dModel]
         try hooks.visit(.residPre(layer), &residual)
         let w = weights.blocks[layer]
         var attnOut = try attentionSublayer(layer, residual, hooks: &hooks)  // [batch, pos, dModel]
+        if let gain = w.attnPostNormGain {
+            attnOut = try normForward(attnOut, gain: gain, bias: nil, scaleHook: .ln1PostScale(layer),
+                                      normalizedHook: .ln1PostNormalized(layer), hooks: &hooks)
+        }
         try hooks.visit(.attnOut(layer), &attnOut)
-        residual.add(attnOut)
         guard let mlp = w.mlp else {
+            residual.add(attnOut)
             try hooks.visit(.residPost(layer), &residual)
             return residual
         }
-        try hooks.visit(.residMid(layer), &residual)
-        let normed2 = try layerNormForward(residual, gain: mlp.ln2Gain, bias: mlp.ln2Bias,
-                                           scaleHook: .ln2Scale(layer), normalizedHook: .ln2Normalized(layer), hooks: &hooks)
+        let mlpInput: Tensor                                                 // [batch, pos, dModel]
+        if config.parallelBlocks {
+            mlpInput = residual
+        } else {
+            residual.add(attnOut)
+            try hooks.visit(.residMid(layer), &residual)
+            mlpInput = residual
+        }
+        let normed2 = try normForward(mlpInput, gain: mlp.ln2Gain, bias: mlp.ln2Bias,
+                                      scaleHook: .ln2Scale(layer), normalizedHook: .ln2Normalized(layer), hooks: &hooks)
         var mlpOut = try mlpForward(layer, mlp, normed2, hooks: &hooks)      // [batch, pos, dModel]
+        if let gain = mlp.postNormGain {
+            mlpOut = try normForward(mlpOut, gain: gain, bias: nil, scaleHook: .ln2PostScale(layer),
+                                     normalizedHook: .ln2PostNormalized(layer), hooks: &hooks)
+        }
         try hooks.visit(.mlpOut(layer), &mlpOut)
+        if config.parallelBlocks { residual.add(attnOut) }
         residual.add(mlpOut)
         try hooks.visit(.residPost(layer), &residual)
         return residual
     }
 }
 
-extension GPT2Model.ForwardExtent {
+extension Transformer.ForwardExtent {
     /// Logits need everything; otherwise the run ends at the block of its last active hook.
     init(layers: Int, logits: LogitsSelection, lastHook: HookName?) {
         (blocks, lastBlockStopsAfterZ, final) = (layers, false, true)

@@ -1,149 +1,339 @@
 import Foundation
 
-/// The shape and numerics of a GPT-2-family model, read from and written to HF `config.json`.
+/// The architecture of a decoder-only transformer: its shape and every numerical choice that
+/// distinguishes one family from another.
 ///
-/// Keys follow Hugging Face `GPT2Config`; defaults are HF's. One extension: `attn_only`
-/// (TransformerLens `attn-only-Nl` style) drops every MLP sub-block and its layer norm.
-public struct GPT2Config: Codable, Equatable, Sendable {
-    /// Number of transformer blocks (`n_layer`, default 12).
+/// One description drives one forward pass for every family (GPT-2, GPT-NeoX/Pythia, Llama,
+/// Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3). Each family's file under `Families/` maps its
+/// `config.json` onto this description; the forward pass never asks which family it runs.
+/// Defaults are GPT-2 small's, so `TransformerConfig(layers: 2)` is a small GPT-2.
+public struct TransformerConfig: Equatable, Sendable {
+    /// HF `model_type` of the checkpoint this describes (`gpt2`, `llama`, …).
+    public var modelType: String
+    /// Number of transformer blocks.
     public var layers: Int
-    /// Attention heads per block (`n_head`, default 12).
+    /// Query heads per block.
     public var heads: Int
-    /// Width of the residual stream (`n_embd`, default 768).
+    /// Key/value heads per block: `heads` for multi-head attention, fewer for grouped-query
+    /// attention (GQA), 1 for multi-query attention (MQA). Query head `h` reads key/value head
+    /// `h / (heads / kvHeads)`.
+    public var kvHeads: Int
+    /// Width of the residual stream.
     public var dModel: Int
-    /// Context length: number of learned positions (`n_positions`, default 1024).
+    /// Width of one head (Gemma and Qwen3 allow `heads · dHead ≠ dModel`).
+    public var dHead: Int
+    /// Context length: the longest prompt the model takes.
     public var contextLength: Int
-    /// Vocabulary size (`vocab_size`, default 50257).
+    /// Vocabulary size: rows of the embedding.
     public var vocabSize: Int
-    /// MLP hidden width (`n_inner`; `nil` means 4 × dModel).
+    /// MLP hidden width (`nil` means 4 × dModel, GPT-2's default).
     public var innerDimension: Int?
-    /// Layer-norm epsilon (`layer_norm_epsilon`, default 1e-5).
+    /// Epsilon of every normalisation (layer norm or RMS norm).
     public var layerNormEpsilon: Float
-    /// MLP activation (`activation_function`, default `gelu_new`; `gelu_new`, `gelu_pytorch_tanh` and `gelu` accepted).
-    public var activation: String
-    /// Whether the model has no MLP blocks (Mechanic extension `attn_only`, default false).
+    /// Which normalisation the blocks and the final norm use.
+    public var norm: Normalization
+    /// MLP nonlinearity.
+    public var activation: Activation
+    /// Whether the MLP is gated (SwiGLU / GeGLU): `down(act(gate(x)) · up(x))`.
+    public var gatedMLP: Bool
+    /// Whether the model has no MLP blocks (TransformerLens `attn-only-Nl` style).
     public var attentionOnly: Bool
-    /// Divide attention scores by √dHead (`scale_attn_weights`, default true).
-    public var scaleAttentionWeights: Bool
-    /// HF's per-layer score scaling (`scale_attn_by_inverse_layer_idx`, default false; unsupported when true).
-    public var scaleByInverseLayerIndex: Bool
-    /// Beginning- and end-of-sequence ids (`bos_token_id`, `eos_token_id`, default 50256).
+    /// Whether attention and MLP read the same residual and add in parallel (GPT-NeoX, GPT-J).
+    public var parallelBlocks: Bool
+    /// How positions enter: learned embeddings or rotary embeddings of queries and keys.
+    public var positions: Positions
+    /// Rotary embedding of layers with a sliding window, when it differs (Gemma 3's local layers).
+    public var localRotary: Rotary?
+    /// Attention scores are multiplied by this (1/√dHead by default; Gemma: query_pre_attn_scalar^-½).
+    public var attentionScale: Float
+    /// Sliding-window length: a query sees only the `window` most recent keys, itself included.
+    public var slidingWindow: Int?
+    /// Which layers use the sliding window (`nil`: all layers when `slidingWindow` is set).
+    public var slidingLayers: [Bool]?
+    /// `scores = cap · tanh(scores / cap)` before masking (Gemma 2).
+    public var attentionSoftcap: Float?
+    /// `logits = cap · tanh(logits / cap)` (Gemma 2).
+    public var finalSoftcap: Float?
+    /// Biases on the query/key/value projections, on the attention output, on the MLP.
+    public var qkvBias: Bool
+    public var attentionOutBias: Bool
+    public var mlpBias: Bool
+    /// RMS norm of each query and key head before the rotary embedding (Qwen3, Gemma 3).
+    public var qkNorm: Bool
+    /// Extra norms on the attention and MLP outputs before they join the residual (Gemma 2/3).
+    public var postNorms: Bool
+    /// The token embedding is multiplied by this (Gemma: √dModel).
+    public var embeddingScale: Float?
+    /// Whether the unembedding is the token embedding (GPT-2, Gemma, Qwen2 small) or its own matrix.
+    public var tiedEmbeddings: Bool
+    /// Beginning- and end-of-sequence ids.
     public var bosTokenID: Int
     public var eosTokenID: Int
 
-    /// Width of one head: `dModel / heads`.
-    public var dHead: Int { dModel / heads }
-    /// MLP hidden width, resolving the HF default.
-    public var dMLP: Int { innerDimension ?? 4 * dModel }
-
-    enum CodingKeys: String, CodingKey {
-        case layers = "n_layer"
-        case heads = "n_head"
-        case dModel = "n_embd"
-        case contextLength = "n_positions"
-        case vocabSize = "vocab_size"
-        case innerDimension = "n_inner"
-        case layerNormEpsilon = "layer_norm_epsilon"
-        case activation = "activation_function"
-        case attentionOnly = "attn_only"
-        case scaleAttentionWeights = "scale_attn_weights"
-        case scaleByInverseLayerIndex = "scale_attn_by_inverse_layer_idx"
-        case bosTokenID = "bos_token_id"
-        case eosTokenID = "eos_token_id"
-        case modelType = "model_type"
-        case architectures
+    /// Layer norm (mean-centred, with a bias) or RMS norm (no centring, no bias).
+    public enum Normalization: String, Sendable, Codable {
+        case layerNorm
+        case rmsNorm
     }
 
-    /// A configuration; defaults are GPT-2 small's.
+    /// MLP nonlinearities, named as in HF's `ACT2FN`.
+    public enum Activation: String, Sendable, Codable, CaseIterable {
+        /// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (`gelu_new`, `gelu_pytorch_tanh`).
+        case geluTanh = "gelu_new"
+        /// `0.5·x·(1 + erf(x/√2))` (`gelu`).
+        case geluExact = "gelu"
+        case relu
+        /// `x·σ(x)` (`silu`, `swish`).
+        case silu
+    }
+
+    /// Learned position embeddings, or rotary embeddings of queries and keys.
+    public enum Positions: Equatable, Sendable {
+        case learned
+        case rotary(Rotary)
+    }
+
+    /// MLP hidden width, resolving GPT-2's default.
+    public var dMLP: Int { innerDimension ?? 4 * dModel }
+    /// Width of all query heads together, `heads · dHead`.
+    public var dAttention: Int { heads * dHead }
+    /// Query heads that share one key/value head.
+    public var groupSize: Int { heads / max(1, kvHeads) }
+    /// Whether a LayerNorm-style bias exists on the norms.
+    public var normHasBias: Bool { norm == .layerNorm }
+    /// Whether the model has learned position embeddings (`hook_pos_embed`).
+    public var hasLearnedPositions: Bool { positions == .learned }
+
+    /// The rotary embedding of a layer, `nil` for learned positions.
+    public func rotary(layer: Int) -> Rotary? {
+        guard case .rotary(let global) = positions else { return nil }
+        if let local = localRotary, window(layer: layer) != nil { return local }
+        return global
+    }
+
+    /// The sliding window of a layer, `nil` for full causal attention.
+    public func window(layer: Int) -> Int? {
+        guard let slidingWindow else { return nil }
+        if let slidingLayers { return slidingLayers.indices.contains(layer) && slidingLayers[layer] ? slidingWindow : nil }
+        return slidingWindow
+    }
+
+    /// Whether `run`'s shortcut of computing the last block at the last positions only applies:
+    /// it reads GPT-2's fused q/k/v layout directly.
+    var hasPlainAttention: Bool {
+        kvHeads == heads && positions == .learned && !qkNorm && slidingWindow == nil && attentionSoftcap == nil
+            && !postNorms && !parallelBlocks
+    }
+
+    /// A GPT-2-family configuration; defaults are GPT-2 small's.
+    ///
+    /// Other families start from here and set their fields (see `Families/`).
     public init(
         layers: Int = 12, heads: Int = 12, dModel: Int = 768, contextLength: Int = 1024,
         vocabSize: Int = 50257, innerDimension: Int? = nil, layerNormEpsilon: Float = 1e-5,
-        activation: String = "gelu_new", attentionOnly: Bool = false,
-        scaleAttentionWeights: Bool = true, scaleByInverseLayerIndex: Bool = false,
+        activation: Activation = .geluTanh, attentionOnly: Bool = false,
+        scaleAttentionWeights: Bool = true,
         bosTokenID: Int = 50256, eosTokenID: Int = 50256
     ) {
+        self.modelType = "gpt2"
         self.layers = layers
         self.heads = heads
+        self.kvHeads = heads
         self.dModel = dModel
+        self.dHead = heads > 0 ? dModel / heads : 0
         self.contextLength = contextLength
         self.vocabSize = vocabSize
         self.innerDimension = innerDimension
         self.layerNormEpsilon = layerNormEpsilon
+        self.norm = .layerNorm
         self.activation = activation
+        self.gatedMLP = false
         self.attentionOnly = attentionOnly
-        self.scaleAttentionWeights = scaleAttentionWeights
-        self.scaleByInverseLayerIndex = scaleByInverseLayerIndex
+        self.parallelBlocks = false
+        self.positions = .learned
+        self.localRotary = nil
+        self.attentionScale = scaleAttentionWeights && dHead > 0 ? 1 / Float(dHead).squareRoot() : 1
+        self.slidingWindow = nil
+        self.slidingLayers = nil
+        self.attentionSoftcap = nil
+        self.finalSoftcap = nil
+        self.qkvBias = true
+        self.attentionOutBias = true
+        self.mlpBias = true
+        self.qkNorm = false
+        self.postNorms = false
+        self.embeddingScale = nil
+        self.tiedEmbeddings = true
         self.bosTokenID = bosTokenID
         self.eosTokenID = eosTokenID
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = GPT2Config()
-        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? defaults.layers
-        heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? defaults.heads
-        dModel = try c.decodeIfPresent(Int.self, forKey: .dModel) ?? defaults.dModel
-        contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength) ?? defaults.contextLength
-        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? defaults.vocabSize
-        innerDimension = try c.decodeIfPresent(Int.self, forKey: .innerDimension)
-        layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? defaults.layerNormEpsilon
-        activation = try c.decodeIfPresent(String.self, forKey: .activation) ?? defaults.activation
-        attentionOnly = try c.decodeIfPresent(Bool.self, forKey: .attentionOnly) ?? false
-        scaleAttentionWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttentionWeights) ?? true
-        scaleByInverseLayerIndex = try c.decodeIfPresent(Bool.self, forKey: .scaleByInverseLayerIndex) ?? false
-        bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID) ?? defaults.bosTokenID
-        eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID) ?? defaults.eosTokenID
-        if let type = try c.decodeIfPresent(String.self, forKey: .modelType), type != "gpt2" {
-            throw ConfigProblem("model_type is \"\(type)\"; Mechanic loads GPT-2-family checkpoints (model_type \"gpt2\")")
-        }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(layers, forKey: .layers)
-        try c.encode(heads, forKey: .heads)
-        try c.encode(dModel, forKey: .dModel)
-        try c.encode(contextLength, forKey: .contextLength)
-        try c.encode(vocabSize, forKey: .vocabSize)
-        try c.encode(innerDimension, forKey: .innerDimension)
-        try c.encode(layerNormEpsilon, forKey: .layerNormEpsilon)
-        try c.encode(activation, forKey: .activation)
-        if attentionOnly { try c.encode(true, forKey: .attentionOnly) }
-        try c.encode(scaleAttentionWeights, forKey: .scaleAttentionWeights)
-        try c.encode(scaleByInverseLayerIndex, forKey: .scaleByInverseLayerIndex)
-        try c.encode(bosTokenID, forKey: .bosTokenID)
-        try c.encode(eosTokenID, forKey: .eosTokenID)
-        try c.encode("gpt2", forKey: .modelType)
-        try c.encode(["GPT2LMHeadModel"], forKey: .architectures)
-    }
-
     /// Why a configuration cannot be used, or `nil` when it is sane.
     public func problem() -> String? {
-        if layers < 1 || layers > 1024 { return "n_layer is \(layers); expected 1…1024" }
-        if heads < 1 || heads > 1024 { return "n_head is \(heads); expected 1…1024" }
-        if dModel < 1 || dModel > 65536 { return "n_embd is \(dModel); expected 1…65536" }
-        if dModel % heads != 0 { return "n_embd \(dModel) is not divisible by n_head \(heads)" }
-        if contextLength < 1 || contextLength > 1 << 20 { return "n_positions is \(contextLength); expected 1…1048576" }
-        if vocabSize < 1 || vocabSize > 1 << 24 { return "vocab_size is \(vocabSize); expected 1…16777216" }
-        if let inner = innerDimension, inner < 1 || inner > 1 << 20 { return "n_inner is \(inner); expected 1…1048576 or null" }
-        if !(layerNormEpsilon > 0 && layerNormEpsilon < 1) { return "layer_norm_epsilon is \(layerNormEpsilon); expected a small positive number" }
-        if !["gelu_new", "gelu_pytorch_tanh", "gelu_fast"].contains(activation) {
-            return "activation_function \"\(activation)\" is not supported; Mechanic implements gelu_new (tanh form)"
+        if layers < 1 || layers > 1024 { return "the model has \(layers) layers; expected 1…1024" }
+        if heads < 1 || heads > 1024 { return "the model has \(heads) attention heads; expected 1…1024" }
+        if kvHeads < 1 || heads % kvHeads != 0 {
+            return "\(kvHeads) key/value heads do not divide \(heads) query heads evenly"
         }
-        if scaleByInverseLayerIndex { return "scale_attn_by_inverse_layer_idx = true is not supported" }
+        if dModel < 1 || dModel > 65536 { return "the hidden size is \(dModel); expected 1…65536" }
+        if dHead < 1 || dHead > 4096 { return "the head width is \(dHead); expected 1…4096" }
+        if modelType == "gpt2" && dModel % heads != 0 { return "n_embd \(dModel) is not divisible by n_head \(heads)" }
+        if contextLength < 1 || contextLength > 1 << 20 { return "the context length is \(contextLength); expected 1…1048576" }
+        if vocabSize < 1 || vocabSize > 1 << 24 { return "the vocabulary size is \(vocabSize); expected 1…16777216" }
+        if let inner = innerDimension, inner < 1 || inner > 1 << 20 { return "the MLP width is \(inner); expected 1…1048576" }
+        if !(layerNormEpsilon > 0 && layerNormEpsilon < 1) { return "the norm epsilon is \(layerNormEpsilon); expected a small positive number" }
+        if !(attentionScale.isFinite && attentionScale > 0) { return "the attention scale is \(attentionScale); expected a positive number" }
+        if let w = slidingWindow, w < 1 { return "the sliding window is \(w); expected at least 1" }
+        if let s = slidingLayers, s.count != layers { return "layer_types lists \(s.count) layers for a model of \(layers)" }
+        for cap in [attentionSoftcap, finalSoftcap].compactMap({ $0 }) where !(cap.isFinite && cap > 0) {
+            return "a soft-capping value is \(cap); expected a positive number"
+        }
+        if let scale = embeddingScale, !(scale.isFinite && scale > 0) { return "the embedding scale is \(scale); expected a positive number" }
+        for rotary in [rotary(layer: 0), localRotary].compactMap({ $0 }) {
+            if let reason = rotary.problem(dHead: dHead) { return reason }
+        }
+        if (gatedMLP || parallelBlocks || postNorms) && attentionOnly { return "an attention-only model cannot have MLP options" }
         return nil
     }
 
-    /// Number of parameters (tied unembedding counted once).
+    /// Number of parameters (a tied unembedding counted once).
     public var parameterCount: Int {
-        let attention = dModel * 3 * dModel + 3 * dModel + dModel * dModel + dModel + 2 * dModel
-        let mlp = attentionOnly ? 0 : dModel * dMLP + dMLP + dMLP * dModel + dModel + 2 * dModel
-        return vocabSize * dModel + contextLength * dModel + layers * (attention + mlp) + 2 * dModel
+        let (d, m) = (dModel, dMLP)
+        let norm = normHasBias ? 2 * d : d
+        var attention = d * (heads + 2 * kvHeads) * dHead + dAttention * d + norm
+        if qkvBias { attention += (heads + 2 * kvHeads) * dHead }
+        if attentionOutBias { attention += d }
+        if qkNorm { attention += 2 * dHead }
+        if postNorms { attention += d }
+        var mlp = 0
+        if !attentionOnly {
+            mlp = (gatedMLP ? 3 : 2) * d * m + norm
+            if mlpBias { mlp += (gatedMLP ? 2 : 1) * m + d }
+            if postNorms { mlp += d }
+        }
+        let positions = hasLearnedPositions ? contextLength * d : 0
+        let unembedding = tiedEmbeddings ? 0 : vocabSize * d
+        return vocabSize * d + positions + unembedding + layers * (attention + mlp) + norm
+    }
+
+    /// The architecture features this configuration uses, for `inspect` and error messages.
+    public var features: [String] {
+        var list: [String] = []
+        list.append(norm == .layerNorm ? "LayerNorm" : "RMSNorm")
+        switch positions {
+        case .learned: list.append("learned positions")
+        case .rotary(let r):
+            list.append(r.dims == dHead ? "rotary (\(r.style.rawValue), θ \(r.theta.formatted6))"
+                                        : "partial rotary \(r.dims)/\(dHead) (\(r.style.rawValue), θ \(r.theta.formatted6))")
+            if r.scaling != .none { list.append("rope scaling \(r.scaling.name)") }
+            if let local = localRotary { list.append("local rotary θ \(local.theta.formatted6)") }
+        }
+        if kvHeads == 1 && heads > 1 { list.append("multi-query attention") }
+        else if kvHeads < heads { list.append("grouped-query attention (\(kvHeads) KV heads)") }
+        if qkNorm { list.append("QK-norm") }
+        if let w = slidingWindow { list.append(slidingLayers == nil ? "sliding window \(w)" : "sliding window \(w) on some layers") }
+        if let c = attentionSoftcap { list.append("attention soft-cap \(c.formatted6)") }
+        if let c = finalSoftcap { list.append("logit soft-cap \(c.formatted6)") }
+        if !attentionOnly { list.append(gatedMLP ? "gated MLP (\(activation.rawValue))" : "MLP (\(activation.rawValue))") }
+        else { list.append("attention-only") }
+        if parallelBlocks { list.append("parallel attention and MLP") }
+        if postNorms { list.append("post-norms") }
+        if embeddingScale != nil { list.append("scaled embedding") }
+        list.append(tiedEmbeddings ? "tied unembedding" : "untied unembedding")
+        return list
     }
 }
 
-/// A decoding failure with a human-readable reason (wrapped into ``ModelError/invalidConfig``).
-struct ConfigProblem: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// Rotary position embedding (RoPE) of queries and keys.
+public struct Rotary: Equatable, Sendable {
+    /// Leading dimensions of each head that rotate (`rotary_pct · dHead`; the rest pass through).
+    public var dims: Int
+    /// Base of the frequencies (`rope_theta`).
+    public var theta: Double
+    /// How dimensions pair up.
+    public var style: Style
+    /// Frequency scaling for long contexts.
+    public var scaling: Scaling
+
+    /// Which dimensions rotate together.
+    public enum Style: String, Sendable {
+        /// Dimension `i` with `i + dims/2` (HF `rotate_half`: Llama, NeoX, Qwen, Gemma).
+        case halves
+        /// Dimension `2i` with `2i + 1` (GPT-J, Mesh-TensorFlow).
+        case interleaved
+    }
+
+    /// HF `rope_scaling` / `rope_parameters` types Mechanic computes.
+    public enum Scaling: Equatable, Sendable {
+        case none
+        /// Every frequency divided by `factor`.
+        case linear(factor: Double)
+        /// Llama 3: long wavelengths divided by `factor`, short ones kept, a smooth blend between.
+        case llama3(factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double, originalContext: Double)
+
+        public var name: String {
+            switch self {
+            case .none: return "none"
+            case .linear(let f): return "linear ×\(f.formatted6)"
+            case .llama3(let f, _, _, let original): return "llama3 ×\(f.formatted6) from \(Int(original))"
+            }
+        }
+    }
+
+    public init(dims: Int, theta: Double, style: Style = .halves, scaling: Scaling = .none) {
+        self.dims = dims
+        self.theta = theta
+        self.style = style
+        self.scaling = scaling
+    }
+
+    func problem(dHead: Int) -> String? {
+        if dims < 2 || dims > dHead || dims % 2 != 0 { return "the rotary width is \(dims); expected an even number in 2…\(dHead)" }
+        if !(theta.isFinite && theta > 1) { return "rope_theta is \(theta); expected a number above 1" }
+        switch scaling {
+        case .none: return nil
+        case .linear(let f): return f.isFinite && f > 0 ? nil : "the rope scaling factor is \(f); expected a positive number"
+        case .llama3(let f, let low, let high, let original):
+            guard f.isFinite, f > 0, low.isFinite, high.isFinite, high > low, low > 0, original.isFinite, original >= 1 else {
+                return "llama3 rope scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings ≥ 1"
+            }
+            return nil
+        }
+    }
+
+    /// The rotation frequency of each dimension pair `[dims / 2]`, computed in `Float` step by step
+    /// as HF's `ROPE_INIT_FUNCTIONS` compute them, so angles match PyTorch's to the last bit.
+    public var inverseFrequencies: [Float] {
+        let half = dims / 2
+        let base = Float(theta)
+        var inv = (0..<half).map { i -> Float in
+            let exponent = Float(2 * i) / Float(dims)
+            return 1 / Float(Foundation.pow(Double(base), Double(exponent)))
+        }
+        switch scaling {
+        case .none: break
+        case .linear(let factor):
+            inv = inv.map { $0 / Float(factor) }
+        case .llama3(let factor, let low, let high, let original):
+            let f = Float(factor), lo = Float(low), hi = Float(high), old = Float(original)
+            let lowWavelength = old / lo, highWavelength = old / hi
+            inv = inv.map { freq in
+                let wavelength = 2 * Float.pi / freq
+                let scaled = wavelength > lowWavelength ? freq / f : freq
+                let smooth = (old / wavelength - lo) / (hi - lo)
+                let smoothed = (1 - smooth) * scaled / f + smooth * scaled
+                let medium = !(wavelength < highWavelength) && !(wavelength > lowWavelength)
+                return medium ? smoothed : scaled
+            }
+        }
+        return inv
+    }
+}
+
+extension FloatingPoint where Self: CustomStringConvertible {
+    /// Up to six significant digits, without a trailing `.0` (`10000`, `0.25`).
+    var formatted6: String {
+        let text = description
+        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
+    }
 }

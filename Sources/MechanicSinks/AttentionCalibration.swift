@@ -43,7 +43,7 @@ public enum AttentionCalibration {
     ///   - settings: threshold and β.
     /// - Throws: ``SinkError/layerOutOfRange(layer:layers:)``, ``SinkError/headOutOfRange(layer:head:heads:)``
     ///   or ``SinkError/invalidOption(name:value:expected:)``.
-    public static func calibrationInterventions(heads: [HeadIndex], batch: TokenBatch, config: GPT2Config,
+    public static func calibrationInterventions(heads: [HeadIndex], batch: TokenBatch, config: TransformerConfig,
                                                 settings: CalibrationSettings = CalibrationSettings()) throws -> [Intervention] {
         try settings.validate()
         for head in heads { try head.validate(layers: config.layers, heads: config.heads) }

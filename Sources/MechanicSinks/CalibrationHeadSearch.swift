@@ -70,7 +70,7 @@ extension AttentionCalibration {
     ///     (negate a loss to search on it).
     /// - Throws: ``SinkError/emptySplit(name:)``, head range errors, or the model's and metric's errors.
     public static func searchHeads(
-        model: GPT2Model,
+        model: Transformer,
         calibration: [TokenBatch],
         heldOut: [TokenBatch],
         candidates: [HeadIndex]? = nil,

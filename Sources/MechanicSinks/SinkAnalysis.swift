@@ -18,7 +18,7 @@ public struct SinkModelSummary: Codable, Sendable, Equatable {
         self.vocabSize = vocabSize
     }
 
-    public init(_ config: GPT2Config) {
+    public init(_ config: TransformerConfig) {
         self.init(layers: config.layers, heads: config.heads, dModel: config.dModel,
                   contextLength: config.contextLength, vocabSize: config.vocabSize)
     }
@@ -70,7 +70,7 @@ public struct SinkAnalysis: Codable, Sendable, Equatable {
     ///   - options: thresholds, BOS setting, batch size, progress callback, examples.
     /// - Throws: ``SinkError`` for empty input and bad options; `ModelError.promptTooLong`
     ///   (row = prompt index, length counting the BOS) for prompts that do not fit the context.
-    public static func run(model: GPT2Model, tokenizer: GPT2Tokenizer, prompts: [String],
+    public static func run(model: Transformer, tokenizer: GPT2Tokenizer, prompts: [String],
                            options: SinkOptions = SinkOptions()) throws -> SinkAnalysis {
         guard !prompts.isEmpty else { throw SinkError.emptyPromptSet }
         let rows = prompts.map { tokenizer.encode($0) }
@@ -86,7 +86,7 @@ public struct SinkAnalysis: Codable, Sendable, Equatable {
     ///   - bosID: the id to prepend.
     ///   - padID: the id of padded slots.
     ///   - tokenText: the text of a token id.
-    public static func run(model: GPT2Model, prompts: [[Int]], bosID: Int, padID: Int, options: SinkOptions = SinkOptions(),
+    public static func run(model: Transformer, prompts: [[Int]], bosID: Int, padID: Int, options: SinkOptions = SinkOptions(),
                            tokenText: (Int) -> String) throws -> SinkAnalysis {
         try options.validate()
         guard !prompts.isEmpty else { throw SinkError.emptyPromptSet }
@@ -135,7 +135,7 @@ public struct SinkAnalysis: Codable, Sendable, Equatable {
     }
 
     /// Runs one prompt and keeps the chosen heads' patterns.
-    static func patterns(model: GPT2Model, row: [Int], heads: [HeadIndex], bosPrepended: Bool, prompt: Int,
+    static func patterns(model: Transformer, row: [Int], heads: [HeadIndex], bosPrepended: Bool, prompt: Int,
                          tokenText: (Int) -> String) throws -> [AttentionPatternExample] {
         let layers = Set(heads.map(\.layer))
         let out = try model.run(TokenBatch(row), logits: .none, capture: CaptureSpec(names: layers.map { HookName.pattern($0) }))

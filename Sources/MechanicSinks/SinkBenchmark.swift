@@ -41,12 +41,12 @@ public enum SinkBenchmark {
     ///   - batchSize: prompts per forward pass.
     ///   - repeats: timed rounds (after one warm-up round).
     ///   - seed: seed of the weights and token ids.
-    public static func run(model: GPT2Model? = nil, prompts: Int = 64, length: Int = 64, batchSize: Int = 8,
+    public static func run(model: Transformer? = nil, prompts: Int = 64, length: Int = 64, batchSize: Int = 8,
                            repeats: Int = 3, seed: UInt64 = 0) throws -> SinkBenchmarkResult {
         guard prompts >= 1 else { throw SinkError.invalidOption(name: "prompts", value: "\(prompts)", expected: "at least 1") }
         guard length >= 1 else { throw SinkError.invalidOption(name: "length", value: "\(length)", expected: "at least 1") }
         guard repeats >= 1 else { throw SinkError.invalidOption(name: "repeats", value: "\(repeats)", expected: "at least 1") }
-        let model = try model ?? GPT2Model(config: GPT2Config(), weights: .random(config: GPT2Config(), seed: seed))
+        let model = try model ?? Transformer(config: TransformerConfig(), weights: .random(config: TransformerConfig(), seed: seed))
         guard length <= model.config.contextLength else {
             throw SinkError.invalidOption(name: "length", value: "\(length)", expected: "at most the context, \(model.config.contextLength)")
         }

@@ -21,7 +21,7 @@ extension SinkStatistics {
     /// - Throws: ``SinkError/emptyPromptSet``; `ModelError.promptTooLong` or
     ///   `.tokenOutOfRange` (with `row` the prompt's index over all batches) before any pass runs.
     public static func analyse(
-        model: GPT2Model,
+        model: Transformer,
         batches: [TokenBatch],
         bosPrepended: Bool,
         options: SinkOptions = SinkOptions(),
@@ -44,7 +44,7 @@ extension SinkStatistics {
     /// - Throws: as ``analyse(model:batches:bosPrepended:options:tokenText:)``, and
     ///   ``SinkError/emptyPrompt(index:)`` for a row with no tokens.
     public static func analyse(
-        model: GPT2Model,
+        model: Transformer,
         rows: [[Int]],
         padID: Int,
         bosPrepended: Bool,
@@ -69,7 +69,7 @@ extension SinkStatistics {
 
     /// The shared driver: validates every prompt, then one forward pass per batch.
     static func analyse(
-        model: GPT2Model,
+        model: Transformer,
         prompts: [PromptBatch],
         bosPrepended: Bool,
         options: SinkOptions,
@@ -91,7 +91,7 @@ extension SinkStatistics {
     }
 
     /// Throws the model's own errors for a prompt that cannot run, naming the prompt by its index in the set.
-    static func validate(_ batch: PromptBatch, config: GPT2Config) throws {
+    static func validate(_ batch: PromptBatch, config: TransformerConfig) throws {
         let tokens = batch.tokens
         for r in 0..<tokens.batch {
             let prompt = batch.promptIndices[r], n = tokens.lengths[r]
@@ -112,10 +112,10 @@ extension SinkStatistics {
 /// One analysis in progress: forward passes whose read-only interventions on `hook_pattern`
 /// and `hook_resid_post` feed a shared ``SinkAccumulator`` while each pass runs.
 final class SinkPass: Sendable {
-    let model: GPT2Model
+    let model: Transformer
     let state: Mutex<SinkAccumulator>
 
-    init(model: GPT2Model, bosPrepended: Bool, options: SinkOptions) {
+    init(model: Transformer, bosPrepended: Bool, options: SinkOptions) {
         let config = model.config
         self.model = model
         state = Mutex(SinkAccumulator(layers: config.layers, heads: config.heads, thresholds: options.thresholds,

@@ -104,7 +104,7 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
 
 extension TaskDataset {
     /// The metric of each prompt under the model, from last-position logits, in batches.
-    public static func metricValues(model: GPT2Model, prompts: [TaskPrompt], metric: TaskMetric, corrupted: Bool = false,
+    public static func metricValues(model: Transformer, prompts: [TaskPrompt], metric: TaskMetric, corrupted: Bool = false,
                                     interventions: [Intervention] = [], batchSize: Int = 32) throws -> [Float] {
         var values: [Float] = []
         for start in stride(from: 0, to: prompts.count, by: max(1, batchSize)) {
@@ -123,7 +123,7 @@ extension TaskDataset {
     }
 
     /// Keeps only the positives the model gets right (and negatives as they are), counting the dropped ones.
-    public func keepingCorrect(model: GPT2Model) throws -> TaskDataset {
+    public func keepingCorrect(model: Transformer) throws -> TaskDataset {
         let values = try TaskDataset.metricValues(model: model, prompts: positives, metric: metric)
         var copy = self
         copy.positives = positives.indices.filter { values[$0] > 0 }.map { positives[$0] }

@@ -14,7 +14,7 @@ public struct TaskScore: Codable, Equatable, Sendable {
     public var metric: TaskMetric
 
     /// Scores `model` on the dataset's positives (all of them, before any filtering).
-    public static func evaluate(model: GPT2Model, dataset: TaskDataset, batchSize: Int = 32) throws -> TaskScore {
+    public static func evaluate(model: Transformer, dataset: TaskDataset, batchSize: Int = 32) throws -> TaskScore {
         let prompts = dataset.positives
         var correct = 0
         var total: Float = 0

@@ -58,10 +58,19 @@ extension Kernels {
     /// - Parameters:
     ///   - scores: `[queries, keys]` with row stride `ld`.
     ///   - queryOffset: position of query row 0, for a tile of rows that starts later in the prompt.
-    public static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, queries: Int, keys: Int, ld: Int, queryOffset: Int = 0) {
+    ///   - window: a sliding window: row `q` covers only keys `q + queryOffset − window + 1 … q + queryOffset`.
+    public static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, queries: Int, keys: Int, ld: Int, queryOffset: Int = 0,
+                                     window: Int? = nil) {
         for q in 0..<queries {
-            let row = scores + q * ld
-            let visible = min(keys, q + queryOffset + 1)
+            var row = scores + q * ld
+            var visible = min(keys, q + queryOffset + 1)
+            var keys = keys
+            if let window, q + queryOffset + 1 > window {
+                // A sliding window: keys before `query − window + 1` get exactly zero weight.
+                let first = q + queryOffset + 1 - window
+                row.update(repeating: 0, count: min(first, keys))
+                (row, visible, keys) = (row + first, visible - first, keys - first)
+            }
             let maxValue = maximum(row, count: visible)
             if maxValue == -.infinity {
                 row.update(repeating: 0, count: keys)
@@ -85,6 +94,24 @@ extension Kernels {
             }
             scale(row, by: 1 / sum, count: visible)
             if visible < keys { (row + visible).update(repeating: 0, count: keys - visible) }
+        }
+    }
+
+    /// Soft-caps the visible scores of a causal score matrix (`cap · tanh(s / cap)`) and sets keys
+    /// outside a sliding window to `-inf`, in place, as HF's eager attention does before its softmax.
+    ///
+    /// - Parameters:
+    ///   - scores: `[queries, keys]` with row stride `ld`; row `q` is the query at `q + queryOffset`.
+    ///   - window: keys before `query − window + 1` are masked.
+    public static func maskScores(_ scores: UnsafeMutablePointer<Float>, queries: Int, keys: Int, ld: Int, queryOffset: Int = 0,
+                                  window: Int?, softcap: Float?) {
+        for q in 0..<queries {
+            let row = scores + q * ld
+            let visible = min(keys, q + queryOffset + 1)
+            var first = 0
+            if let window { first = min(visible, max(0, q + queryOffset + 1 - window)) }
+            row.update(repeating: -.infinity, count: first)
+            if let softcap { Kernels.softcap(row + first, count: visible - first, cap: softcap) }
         }
     }
 

@@ -3,7 +3,7 @@ import MechanicTensor
 
 /// AdamW (Loshchilov & Hutter): Adam moments with decoupled weight decay, as PyTorch's `torch.optim.AdamW`.
 ///
-/// Moments share the weights' structure, so one walk over ``GPT2Weights/parameterKeyPaths(for:)``
+/// Moments share the weights' structure, so one walk over ``TransformerWeights/parameterKeyPaths(for:)``
 /// updates everything. Following GPT-2/nanoGPT practice, weight decay applies to matrices and
 /// embeddings only, never to biases or layer-norm gains.
 public struct AdamW: Sendable {
@@ -21,15 +21,15 @@ public struct AdamW: Sendable {
         }
     }
 
-    public let config: GPT2Config
+    public let config: TransformerConfig
     public var hyperparameters: Hyperparameters
     /// First and second moment estimates, shaped like the weights.
-    public var firstMoment: GPT2Weights
-    public var secondMoment: GPT2Weights
+    public var firstMoment: TransformerWeights
+    public var secondMoment: TransformerWeights
     /// Number of updates taken so far (bias correction uses it).
     public var step: Int
 
-    public init(config: GPT2Config, hyperparameters: Hyperparameters = .init()) {
+    public init(config: TransformerConfig, hyperparameters: Hyperparameters = .init()) {
         self.config = config
         self.hyperparameters = hyperparameters
         self.firstMoment = .zeros(config: config)
@@ -43,12 +43,12 @@ public struct AdamW: Sendable {
     }
 
     /// One update of `weights` with `gradients` at `learningRate`.
-    public mutating func update(_ weights: inout GPT2Weights, gradients: GPT2Weights, learningRate: Float) {
+    public mutating func update(_ weights: inout TransformerWeights, gradients: TransformerWeights, learningRate: Float) {
         step += 1
         let h = hyperparameters
         let correction1 = 1 - Float(Double(h.beta1).power(step))
         let correction2 = 1 - Float(Double(h.beta2).power(step))
-        for (path, keyPath) in GPT2Weights.parameterKeyPaths(for: config) {
+        for (path, keyPath) in TransformerWeights.parameterKeyPaths(for: config) {
             let decay = AdamW.isDecayed(path, shape: weights[keyPath: keyPath].shape) ? h.weightDecay : 0
             let g = gradients[keyPath: keyPath]
             weights[keyPath: keyPath].storage.withUnsafeMutableBufferPointer { p in

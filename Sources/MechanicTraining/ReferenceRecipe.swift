@@ -25,8 +25,8 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
     public var settings: TrainingSettings
 
     /// The GPT-2 configuration for a vocabulary of `vocabularySize` tokens.
-    public func config(vocabularySize: Int, eos: Int) -> GPT2Config {
-        GPT2Config(layers: layers, heads: heads, dModel: dModel, contextLength: contextLength, vocabSize: vocabularySize,
+    public func config(vocabularySize: Int, eos: Int) -> TransformerConfig {
+        TransformerConfig(layers: layers, heads: heads, dModel: dModel, contextLength: contextLength, vocabSize: vocabularySize,
                    attentionOnly: attentionOnly, bosTokenID: eos, eosTokenID: eos)
     }
 

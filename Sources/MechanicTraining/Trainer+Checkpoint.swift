@@ -42,7 +42,7 @@ extension Trainer {
                 try fm.copyItem(at: file, to: staging.appendingPathComponent(file.lastPathComponent))
             }
             var moments: [String: Tensor] = [:]
-            for (path, keyPath) in GPT2Weights.parameterKeyPaths(for: model.config) {
+            for (path, keyPath) in TransformerWeights.parameterKeyPaths(for: model.config) {
                 moments["m." + path] = optimizer.firstMoment[keyPath: keyPath]
                 moments["v." + path] = optimizer.secondMoment[keyPath: keyPath]
             }
@@ -87,7 +87,7 @@ extension Trainer {
         var trainer = try Trainer(config: model.config, settings: state.settings, training: training, heldOut: heldOut)
         trainer.model = model
         let moments = try SafetensorsFile(path: folder.appendingPathComponent("training-state.safetensors").path)
-        for (path, keyPath) in GPT2Weights.parameterKeyPaths(for: model.config) {
+        for (path, keyPath) in TransformerWeights.parameterKeyPaths(for: model.config) {
             trainer.optimizer.firstMoment[keyPath: keyPath] = try moments.tensor("m." + path)
             trainer.optimizer.secondMoment[keyPath: keyPath] = try moments.tensor("v." + path)
         }

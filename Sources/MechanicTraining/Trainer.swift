@@ -69,7 +69,7 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
 /// `training-state.safetensors` (AdamW moments) and `training-state.json` (step, settings,
 /// sampler position, log), from which ``resume(folder:training:heldOut:)`` continues exactly.
 public struct Trainer: Sendable {
-    public internal(set) var model: GPT2Model
+    public internal(set) var model: Transformer
     public internal(set) var optimizer: AdamW
     public internal(set) var sampler: BatchSampler
     public let settings: TrainingSettings
@@ -78,9 +78,9 @@ public struct Trainer: Sendable {
     public internal(set) var step = 0
 
     /// Starts from seeded GPT-2 initial weights.
-    public init(config: GPT2Config, settings: TrainingSettings, training: [Int], heldOut: [Int]) throws {
+    public init(config: TransformerConfig, settings: TrainingSettings, training: [Int], heldOut: [Int]) throws {
         if let problem = settings.problem(contextLength: config.contextLength) { throw TrainingError.invalidSetting(problem) }
-        model = try GPT2Model(config: config, weights: .random(config: config, seed: settings.seed))
+        model = try Transformer(config: config, weights: .random(config: config, seed: settings.seed))
         optimizer = AdamW(config: config, hyperparameters: settings.optimizer)
         sampler = try BatchSampler(tokens: training, batchSize: settings.batchSize, sequenceLength: settings.sequenceLength,
                                    seed: settings.seed &+ 0x5EED)
@@ -102,7 +102,7 @@ public struct Trainer: Sendable {
         let rate = settings.schedule.rate(at: step)
         var weights = model.weights
         optimizer.update(&weights, gradients: gradients.weights, learningRate: rate)
-        model = try GPT2Model(config: model.config, weights: weights)
+        model = try Transformer(config: model.config, weights: weights)
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var record = TrainingRecord(step: step, loss: loss, learningRate: rate, gradientNorm: norm,

@@ -14,7 +14,7 @@ final class ReferenceModelTests: XCTestCase {
     static let bars: [String: Double] = ["ioi": 0.95, "docstring": 0.90, "greater-than": 0.5, "induction": 0.9]
     static let required: [String: [String: Double]] = ["mechanic-mini": bars, "mechanic-attn-only-4l": bars]
 
-    func load(_ name: String) throws -> (GPT2Model, GPT2Tokenizer, ModelCard) {
+    func load(_ name: String) throws -> (Transformer, GPT2Tokenizer, ModelCard) {
         let folder = Self.models.appendingPathComponent(name)
         let model = try CheckpointLoader.load(folder: folder)
         let tokenizer = try GPT2Tokenizer(folder: folder)

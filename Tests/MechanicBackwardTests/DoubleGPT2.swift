@@ -7,17 +7,17 @@ import MechanicTokenizer
 /// finite-difference tests. Every TransformerLens hook can be edited through a closure, which
 /// is how activations are perturbed.
 struct DoubleGPT2 {
-    let config: GPT2Config
-    /// Parameters by Swift path (`GPT2Weights.expectedShapes(for:)`), row-major.
+    let config: TransformerConfig
+    /// Parameters by Swift path (`TransformerWeights.expectedShapes(for:)`), row-major.
     var parameters: [String: [Double]]
 
     /// An edit of the activation at a hook, flattened in its TransformerLens shape.
     typealias Edit = (HookName, inout [Double]) -> Void
 
-    init(_ model: GPT2Model) {
+    init(_ model: Transformer) {
         config = model.config
         var p: [String: [Double]] = [:]
-        for (path, _) in GPT2Weights.expectedShapes(for: model.config) {
+        for (path, _) in TransformerWeights.expectedShapes(for: model.config) {
             p[path] = model.weights.tensor(at: path)!.storage.map(Double.init)
         }
         parameters = p
@@ -56,7 +56,7 @@ struct DoubleGPT2 {
             hook(.v(l), &parts[2])
             let (q, k, vv) = (parts[0], parts[1], parts[2])
             var scores = [Double](repeating: -.infinity, count: b * h * t * t)   // [batch, head, q, k]
-            let scale = config.scaleAttentionWeights ? 1 / Double(dh).squareRoot() : 1
+            let scale = Double(config.attentionScale)
             for bi in 0..<b {
                 for hi in 0..<h {
                     for i in 0..<t {

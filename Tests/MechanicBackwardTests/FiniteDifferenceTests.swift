@@ -25,7 +25,7 @@ final class FiniteDifferenceTests: XCTestCase {
         return t
     }
 
-    func flatTargets(_ model: GPT2Model) throws -> [Int32] {
+    func flatTargets(_ model: Transformer) throws -> [Int32] {
         try model.targetIDs(batch, targets).ids
     }
 
@@ -36,12 +36,12 @@ final class FiniteDifferenceTests: XCTestCase {
 
     /// Checks `samples` elements of every parameter; returns the worst error relative to each tensor's max |grad|.
     @discardableResult
-    func checkParameters(_ model: GPT2Model, analytic: GPT2Weights, samples: Int = 6,
+    func checkParameters(_ model: Transformer, analytic: TransformerWeights, samples: Int = 6,
                          value: (DoubleGPT2) -> Double, file: StaticString = #filePath, line: UInt = #line) -> Double {
         let reference = DoubleGPT2(model)
         var rng = SeededRandom(seed: 17)
         var worst = 0.0
-        for (path, _) in GPT2Weights.expectedShapes(for: model.config) {
+        for (path, _) in TransformerWeights.expectedShapes(for: model.config) {
             let gradient = analytic.tensor(at: path)!
             let scale = Double(gradient.maxAbs)
             for _ in 0..<samples {
@@ -62,7 +62,7 @@ final class FiniteDifferenceTests: XCTestCase {
 
     /// Checks `samples` elements of each hook's gradient by perturbing the activation in the twin.
     @discardableResult
-    func checkActivations(_ model: GPT2Model, analytic: [HookName: Tensor], hooks: [HookName], samples: Int = 4,
+    func checkActivations(_ model: Transformer, analytic: [HookName: Tensor], hooks: [HookName], samples: Int = 4,
                           value: (DoubleGPT2, DoubleGPT2.Edit?) -> Double,
                           file: StaticString = #filePath, line: UInt = #line) -> Double {
         let reference = DoubleGPT2(model)

@@ -18,7 +18,7 @@ final class FixtureGradientTests: XCTestCase {
     static let absolute: Float = 1e-7
 
     struct Fixture {
-        let model: GPT2Model
+        let model: Transformer
         let file: SafetensorsFile
         let batch: TokenBatch
         let targets: [[Int]]
@@ -43,7 +43,7 @@ final class FixtureGradientTests: XCTestCase {
                                                                 activationGradients: model.hookNames)
             XCTAssertEqual(loss, try fixture.file.tensor("loss").storage[0], accuracy: 1e-5, name)
             var worstParameter: Float = 0, worstHook: Float = 0
-            for (path, _) in GPT2Weights.expectedShapes(for: model.config) {
+            for (path, _) in TransformerWeights.expectedShapes(for: model.config) {
                 let key = "grad." + CheckpointLoader.hfName(of: path)
                 XCTAssertTrue(fixture.file.contains(key), "\(name): fixture lacks \(key)")
                 guard fixture.file.contains(key) else { continue }

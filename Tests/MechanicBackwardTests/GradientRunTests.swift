@@ -5,15 +5,15 @@ import MechanicModel
 import MechanicTensor
 import MechanicTokenizer
 
-/// Behaviour of the gradient entry points: the forward pass equals `GPT2Model.run`, results are
+/// Behaviour of the gradient entry points: the forward pass equals `Transformer.run`, results are
 /// deterministic, options agree with each other, and bad input is rejected with typed errors.
 final class GradientRunTests: XCTestCase {
-    func fixtureModel(_ name: String = "tiny-f32") throws -> GPT2Model {
+    func fixtureModel(_ name: String = "tiny-f32") throws -> Transformer {
         try CheckpointLoader.load(folder: TestPaths.model(name))
     }
 
     /// The logits the objective sees.
-    func gradientRunLogits(_ model: GPT2Model, _ batch: TokenBatch, interventions: [Intervention] = []) throws -> Tensor {
+    func gradientRunLogits(_ model: Transformer, _ batch: TokenBatch, interventions: [Intervention] = []) throws -> Tensor {
         var seen: Tensor?
         _ = try model.activationGradients(batch, at: [], interventions: interventions) { logits in
             seen = logits
@@ -62,7 +62,7 @@ final class GradientRunTests: XCTestCase {
         let (lossA, a) = try model.languageModelLoss(batch, activationGradients: hooks)
         let (lossB, b) = try model.languageModelLoss(batch, activationGradients: hooks)
         XCTAssertEqual(lossA, lossB)
-        for (path, _) in GPT2Weights.expectedShapes(for: model.config) {
+        for (path, _) in TransformerWeights.expectedShapes(for: model.config) {
             XCTAssertEqual(a.weights.tensor(at: path), b.weights.tensor(at: path), path)
         }
         for hook in hooks { XCTAssertEqual(a.activations[hook], b.activations[hook], "\(hook)") }
@@ -145,7 +145,7 @@ final class GradientRunTests: XCTestCase {
     }
 
     func testTrainingBenchmarkRunsAndReportsThroughput() throws {
-        let config = GPT2Config(layers: 1, heads: 2, dModel: 16, contextLength: 16, vocabSize: 50)
+        let config = TransformerConfig(layers: 1, heads: 2, dModel: 16, contextLength: 16, vocabSize: 50)
         let result = try TrainingBenchmark.run(config: config, batch: 2, positions: 8, seconds: 0.05, minimumSteps: 2)
         XCTAssertGreaterThanOrEqual(result.steps, 2)
         XCTAssertGreaterThan(result.tokensPerSecond, 0)

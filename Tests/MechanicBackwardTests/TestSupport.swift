@@ -17,16 +17,16 @@ enum TestPaths {
 /// A really tiny random model for finite differences: every parameter (gains and biases too)
 /// drawn away from its default, so a gradient that skips one shows.
 func tinyModel(layers: Int = 2, heads: Int = 2, dModel: Int = 8, context: Int = 8, vocab: Int = 11,
-               dMLP: Int = 12, attentionOnly: Bool = false, seed: UInt64 = 5) throws -> GPT2Model {
-    let config = GPT2Config(layers: layers, heads: heads, dModel: dModel, contextLength: context, vocabSize: vocab,
+               dMLP: Int = 12, attentionOnly: Bool = false, seed: UInt64 = 5) throws -> Transformer {
+    let config = TransformerConfig(layers: layers, heads: heads, dModel: dModel, contextLength: context, vocabSize: vocab,
                             innerDimension: dMLP, attentionOnly: attentionOnly)
     var rng = SeededRandom(seed: seed)
-    let weights = try GPT2Weights(config: config) { path, shape in
+    let weights = try TransformerWeights(config: config) { path, shape in
         if path.hasSuffix("Gain") { return Tensor.randomNormal(shape, std: 0.2, using: &rng).adding(1) }
         if path.hasSuffix("Bias") { return Tensor.randomNormal(shape, std: 0.2, using: &rng) }
         return Tensor.randomNormal(shape, std: 0.5, using: &rng)
     }
-    return try GPT2Model(config: config, weights: weights)
+    return try Transformer(config: config, weights: weights)
 }
 
 /// Random rows of token ids with the given lengths (right-padded into a batch).

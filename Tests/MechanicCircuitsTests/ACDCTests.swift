@@ -6,7 +6,7 @@ import MechanicTensor
 import MechanicTokenizer
 
 final class ACDCTests: XCTestCase {
-    let config = GPT2Config(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 25, innerDimension: 8)
+    let config = TransformerConfig(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 25, innerDimension: 8)
 
     func prompts(seed: UInt64) -> [TaskPrompt] {
         var rng = SeededRandom(seed: seed)
@@ -17,7 +17,7 @@ final class ACDCTests: XCTestCase {
     }
 
     func testThresholdsBoundTheCircuit() throws {
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 7, std: 0.5))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 7, std: 0.5))
         let set = prompts(seed: 1)
         // τ = 0 keeps every head whose ablation increases the KL at all; an enormous τ prunes everything.
         let all = try ACDC.run(model: model, prompts: set, metric: .logitDifference, threshold: -1)
@@ -30,7 +30,7 @@ final class ACDCTests: XCTestCase {
 
     func testTheFirstTrialEqualsAblatingThatHeadAlone() throws {
         // The last head is tried first, against the full model: its score is the KL of ablating it alone.
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 8, std: 0.5))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 8, std: 0.5))
         let set = prompts(seed: 2)
         let result = try ACDC.run(model: model, prompts: set, metric: .logitDifference, threshold: 0.01)
         let batch = TokenBatch(rows: set.map(\.tokens))

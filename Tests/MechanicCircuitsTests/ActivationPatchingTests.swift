@@ -6,7 +6,7 @@ import MechanicTensor
 import MechanicTokenizer
 
 final class ActivationPatchingTests: XCTestCase {
-    let config = GPT2Config(layers: 3, heads: 4, dModel: 16, contextLength: 16, vocabSize: 30, innerDimension: 12)
+    let config = TransformerConfig(layers: 3, heads: 4, dModel: 16, contextLength: 16, vocabSize: 30, innerDimension: 12)
 
     func prompts(seed: UInt64, corruptSameAsClean: Bool = false) -> [TaskPrompt] {
         var rng = SeededRandom(seed: seed)
@@ -19,7 +19,7 @@ final class ActivationPatchingTests: XCTestCase {
     }
 
     func testPatchingAHeadWithItsOwnActivationHasNoEffect() throws {
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 1, std: 0.4))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 1, std: 0.4))
         let scores = try ActivationPatching.headScores(model: model, prompts: prompts(seed: 2, corruptSameAsClean: true),
                                                        metric: .logitDifference, source: .resample)
         XCTAssertEqual(scores.scores.count, 12)
@@ -27,7 +27,7 @@ final class ActivationPatchingTests: XCTestCase {
     }
 
     func testStackedPatchingEqualsOneRunPerHead() throws {
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 3, std: 0.4))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 3, std: 0.4))
         let set = prompts(seed: 4)
         for source in ActivationPatching.Source.allCases {
             let scores = try ActivationPatching.headScores(model: model, prompts: set, metric: .logitDifference, source: source)
@@ -56,7 +56,7 @@ final class ActivationPatchingTests: XCTestCase {
     }
 
     func testCorruptedPromptsMustMatchTheirCleanLength() throws {
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 1))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 1))
         var set = prompts(seed: 5)
         set[2].corruptedTokens?.removeLast()
         XCTAssertThrowsError(try ActivationPatching.headScores(model: model, prompts: set, metric: .logitDifference)) {

@@ -6,7 +6,7 @@ import MechanicTensor
 import MechanicTokenizer
 
 final class AttributionTests: XCTestCase {
-    let config = GPT2Config(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 20, innerDimension: 8)
+    let config = TransformerConfig(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 20, innerDimension: 8)
 
     func prompts(_ rng: inout SeededRandom, sameCorruption: Bool = false) -> [TaskPrompt] {
         (0..<4).map { i in
@@ -35,7 +35,7 @@ final class AttributionTests: XCTestCase {
     }
 
     func testScoresAreFirstOrderEstimatesOfPatching() throws {
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 4, std: 0.5))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 4, std: 0.5))
         var rng = SeededRandom(seed: 2)
         // Corrupted = clean: nothing to patch, so attribution is exactly zero.
         let same = try AttributionPatching.run(model: model, prompts: prompts(&rng, sameCorruption: true), metric: .logitDifference)

@@ -6,8 +6,8 @@ import MechanicTensor
 
 final class FaithfulnessTests: XCTestCase {
     func testFullCircuitRecoversEverythingAndEmptyEqualsAllAblated() throws {
-        let config = GPT2Config(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 25, innerDimension: 8)
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 4, std: 0.5))
+        let config = TransformerConfig(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 25, innerDimension: 8)
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 4, std: 0.5))
         var rng = SeededRandom(seed: 3)
         // More prompts than one metric batch (32), of two lengths, so padding and batching are both in play.
         let prompts = (0..<40).map { i in

@@ -5,10 +5,10 @@ import MechanicTasks
 import MechanicTensor
 
 final class GroundTruthTests: XCTestCase {
-    let config = GPT2Config(layers: 2, heads: 3, dModel: 12, contextLength: 48, vocabSize: 25, innerDimension: 8)
+    let config = TransformerConfig(layers: 2, heads: 3, dModel: 12, contextLength: 48, vocabSize: 25, innerDimension: 8)
 
     func testHeadTypeScoresReadPlantedPatterns() throws {
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 2, std: 0.3))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 2, std: 0.3))
         let length = 10, t = 2 * length + 1
         // Head 0 attends to the previous token, head 1 to the earlier copy, head 2 to the token after it.
         let plant = Intervention(.pattern(0), .custom { pattern, _ in
@@ -37,7 +37,7 @@ final class GroundTruthTests: XCTestCase {
     }
 
     func testEliminationStopsWhereEveryFurtherRemovalBreaksTheMetric() throws {
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 5, std: 0.6))
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 5, std: 0.6))
         var rng = SeededRandom(seed: 1)
         var prompts = (0..<8).map { _ in
             TaskPrompt(text: "", tokens: (0..<6).map { _ in Int(rng.next() % 25) }, answers: [3], wrongAnswers: [4])

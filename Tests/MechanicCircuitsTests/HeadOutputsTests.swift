@@ -6,8 +6,8 @@ import MechanicTokenizer
 
 final class HeadOutputsTests: XCTestCase {
     func testMeanAndPositionReductionsMatchTheCache() throws {
-        let config = GPT2Config(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 30, innerDimension: 8)
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 3, std: 0.3))
+        let config = TransformerConfig(layers: 2, heads: 3, dModel: 12, contextLength: 16, vocabSize: 30, innerDimension: 8)
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 3, std: 0.3))
         let prompts = [[1, 2, 3, 4, 5], [6, 7, 8], [9, 10, 11, 12]]
         // Batches of 2 put padding in play; each prompt is checked against its own unpadded run.
         let means = try HeadOutputs.capture(model: model, prompts: prompts, batchSize: 2)

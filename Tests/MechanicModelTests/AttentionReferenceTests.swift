@@ -7,9 +7,9 @@ import MechanicTokenizer
 /// prompts (inline SIMD path) and on prompts long enough for the tiled BLAS path.
 final class AttentionReferenceTests: XCTestCase {
     func testPatternAndZMatchNaiveAttentionOnShortAndLongPrompts() throws {
-        let config = GPT2Config(layers: 1, heads: 2, dModel: 16, contextLength: 160, vocabSize: 40, innerDimension: 8)
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 5, std: 0.4))
-        for length in [9, GPT2Model.attentionTile + 1, 150] {
+        let config = TransformerConfig(layers: 1, heads: 2, dModel: 16, contextLength: 160, vocabSize: 40, innerDimension: 8)
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 5, std: 0.4))
+        for length in [9, Transformer.attentionTile + 1, 150] {
             let batch = randomBatch(rows: [length], vocab: 40, seed: UInt64(length))
             let names: [HookName] = [.q(0), .k(0), .v(0), .attnScores(0), .pattern(0), .z(0)]
             let cache = try model.run(batch, logits: .none, capture: CaptureSpec(names: names)).cache
@@ -43,8 +43,8 @@ final class StreamedAttentionTests: XCTestCase {
     /// Long prompts stream attention through a scratch tile unless a hook needs the pattern;
     /// both paths must give the same z, bit for bit.
     func testStreamedAndMaterialisedAttentionAgree() throws {
-        let config = GPT2Config(layers: 2, heads: 3, dModel: 24, contextLength: 200, vocabSize: 40, innerDimension: 16)
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 9, std: 0.4))
+        let config = TransformerConfig(layers: 2, heads: 3, dModel: 24, contextLength: 200, vocabSize: 40, innerDimension: 16)
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 9, std: 0.4))
         let batch = randomBatch(rows: [150, 97], vocab: 40, seed: 4)
         let streamed = try model.run(batch, capture: CaptureSpec(names: [.z(0), .z(1)]))
         let materialised = try model.run(batch, capture: CaptureSpec(names: [.z(0), .z(1), .pattern(0), .attnScores(1)]))

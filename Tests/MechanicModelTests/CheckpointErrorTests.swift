@@ -85,7 +85,8 @@ final class CheckpointErrorTests: XCTestCase {
             (["n_layer": -2], "n_layer"),
             (["layer_norm_epsilon": -1.0], "layer_norm_epsilon"),
             (["activation_function": "relu"], "activation_function"),
-            (["model_type": "llama"], "model_type"),
+            (["model_type": "bloom"], "model_type"),
+            (["model_type": "llama"], "num_hidden_layers is missing"),
             (["n_embd": "wide"], "n_embd"),
         ]
         for (edit, phrase) in cases {

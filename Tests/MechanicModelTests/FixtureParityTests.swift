@@ -11,7 +11,7 @@ final class FixtureParityTests: XCTestCase {
     static let checkpoints = ["tiny-f32", "tiny-odd-f16", "tiny-bf16-noprefix", "tiny-attn-only"]
     static let tolerance: Float = 1e-4
 
-    func load(_ name: String) throws -> (GPT2Model, SafetensorsFile) {
+    func load(_ name: String) throws -> (Transformer, SafetensorsFile) {
         let folder = TestPaths.model(name)
         let model = try CheckpointLoader.load(folder: folder)
         let expected = try SafetensorsFile(path: folder.appendingPathComponent("expected.safetensors").path)

@@ -6,7 +6,7 @@ import MechanicTokenizer
 /// A run without logits stops after its last active hook; what it captures must not change.
 final class ForwardExtentTests: XCTestCase {
     func testExtentEndsAtTheLastActiveHook() {
-        typealias Extent = GPT2Model.ForwardExtent
+        typealias Extent = Transformer.ForwardExtent
         XCTAssertEqual(Extent(layers: 4, logits: .last, lastHook: .z(1)), Extent(blocks: 4, lastBlockStopsAfterZ: false, final: true))
         XCTAssertEqual(Extent(layers: 4, logits: .none, lastHook: nil), Extent(blocks: 0, lastBlockStopsAfterZ: false, final: false))
         XCTAssertEqual(Extent(layers: 4, logits: .none, lastHook: .posEmbed), Extent(blocks: 0, lastBlockStopsAfterZ: false, final: false))

@@ -8,7 +8,7 @@ import MechanicTokenizer
 /// Each shortcut is checked against the straightforward pass.
 final class ForwardShortcutTests: XCTestCase {
     /// The full pass's last-position logits: a captured last-block hook keeps every position.
-    func fullLastLogits(_ model: GPT2Model, _ batch: TokenBatch, interventions: [Intervention] = []) throws -> Tensor {
+    func fullLastLogits(_ model: Transformer, _ batch: TokenBatch, interventions: [Intervention] = []) throws -> Tensor {
         let keep = CaptureSpec(names: [.residPost(model.config.layers - 1)])
         return try model.run(batch, logits: .last, capture: keep, interventions: interventions).logits!
     }
@@ -29,8 +29,8 @@ final class ForwardShortcutTests: XCTestCase {
 
     func testLastPositionLogitsOnLongPromptsEqualTheFullPass() throws {
         // Past the attention tile (64 tokens) the full pass uses BLAS tiles; the shortcut one BLAS row.
-        let config = GPT2Config(layers: 2, heads: 2, dModel: 16, contextLength: 100, vocabSize: 40, innerDimension: 24)
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 5, std: 0.4))
+        let config = TransformerConfig(layers: 2, heads: 2, dModel: 16, contextLength: 100, vocabSize: 40, innerDimension: 24)
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 5, std: 0.4))
         let batch = randomBatch(rows: [90, 70], vocab: 40)
         XCTAssertClose(try model.run(batch, logits: .last).logits!, try fullLastLogits(model, batch), tolerance: 1e-5)
     }

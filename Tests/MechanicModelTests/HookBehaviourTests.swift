@@ -58,7 +58,7 @@ final class HookBehaviourTests: XCTestCase {
             if h != 2 { acc[row * 12 + d] += cleanResult.storage[i] }
         }
         for row in 0..<16 { for d in 0..<12 {
-            XCTAssertEqual(attnOut.storage[row * 12 + d], expected[row * 12 + d] + model.weights.blocks[1].attnOutBias.storage[d], accuracy: 1e-5)
+            XCTAssertEqual(attnOut.storage[row * 12 + d], expected[row * 12 + d] + model.weights.blocks[1].attnOutBias!.storage[d], accuracy: 1e-5)
         } }
         XCTAssertNotEqual(ablated.logits, clean.logits)
     }

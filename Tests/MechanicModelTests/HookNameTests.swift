@@ -12,7 +12,7 @@ final class HookNameTests: XCTestCase {
     ]
 
     func testOrderedHookNamesAreFrozen() {
-        let names = HookName.all(for: GPT2Config(layers: 2)).map(\.description)
+        let names = HookName.all(for: TransformerConfig(layers: 2)).map(\.description)
         let expected = ["hook_embed", "hook_pos_embed"]
             + (0..<2).flatMap { l in Self.frozenBlock.map { "blocks.\(l).\($0)" } }
             + ["ln_final.hook_scale", "ln_final.hook_normalized"]
@@ -20,7 +20,7 @@ final class HookNameTests: XCTestCase {
     }
 
     func testAttentionOnlyModelsHaveNoMLPHooksAndNoResidMid() {
-        let names = HookName.all(for: GPT2Config(layers: 1, attentionOnly: true)).map(\.description)
+        let names = HookName.all(for: TransformerConfig(layers: 1, attentionOnly: true)).map(\.description)
         XCTAssertEqual(names, [
             "hook_embed", "hook_pos_embed",
             "blocks.0.hook_resid_pre", "blocks.0.ln1.hook_scale", "blocks.0.ln1.hook_normalized",
@@ -32,7 +32,7 @@ final class HookNameTests: XCTestCase {
     }
 
     func testParsingRoundTripsAndRejectsNonsense() {
-        for name in HookName.all(for: GPT2Config(layers: 3)) {
+        for name in HookName.all(for: TransformerConfig(layers: 3)) {
             XCTAssertEqual(HookName(parsing: name.description), name)
         }
         for bad in ["", "blocks", "blocks.x.hook_z", "blocks.-1.attn.hook_z", "blocks.0.hook_embed", "hook_resid_pre", "attn.hook_z", "blocks.0.attn.hook_zz"] {
@@ -42,7 +42,7 @@ final class HookNameTests: XCTestCase {
     }
 
     func testDeclaredShapes() {
-        let c = GPT2Config(layers: 1, heads: 3, dModel: 12, innerDimension: 20)
+        let c = TransformerConfig(layers: 1, heads: 3, dModel: 12, innerDimension: 20)
         XCTAssertEqual(HookPoint.q.shape(batch: 2, positions: 5, config: c), [2, 5, 3, 4])
         XCTAssertEqual(HookPoint.pattern.shape(batch: 2, positions: 5, config: c), [2, 3, 5, 5])
         XCTAssertEqual(HookPoint.result.shape(batch: 2, positions: 5, config: c), [2, 5, 3, 12])
@@ -57,17 +57,17 @@ final class HookNameTests: XCTestCase {
 final class WeightKeyPathTests: XCTestCase {
     func testKeyPathsCoverEveryParameterInOrder() throws {
         for attentionOnly in [false, true] {
-            let config = GPT2Config(layers: 2, heads: 2, dModel: 8, contextLength: 4, vocabSize: 5, attentionOnly: attentionOnly)
-            var weights = GPT2Weights.random(config: config, seed: 1)
-            let keyPaths = GPT2Weights.parameterKeyPaths(for: config)
-            XCTAssertEqual(keyPaths.map(\.path), GPT2Weights.expectedShapes(for: config).map(\.path))
+            let config = TransformerConfig(layers: 2, heads: 2, dModel: 8, contextLength: 4, vocabSize: 5, attentionOnly: attentionOnly)
+            var weights = TransformerWeights.random(config: config, seed: 1)
+            let keyPaths = TransformerWeights.parameterKeyPaths(for: config)
+            XCTAssertEqual(keyPaths.map(\.path), TransformerWeights.expectedShapes(for: config).map(\.path))
             for (path, keyPath) in keyPaths {
                 XCTAssertEqual(weights[keyPath: keyPath], weights.tensor(at: path), path)
                 weights[keyPath: keyPath].storage[0] = 42
                 XCTAssertEqual(weights.tensor(at: path)?.storage[0], 42, path)
             }
-            XCTAssertTrue(GPT2Weights.parameterKeyPaths(for: config).allSatisfy {
-                GPT2Weights.zeros(config: config)[keyPath: $0.keyPath].storage.allSatisfy { $0 == 0 }
+            XCTAssertTrue(TransformerWeights.parameterKeyPaths(for: config).allSatisfy {
+                TransformerWeights.zeros(config: config)[keyPath: $0.keyPath].storage.allSatisfy { $0 == 0 }
             })
         }
     }

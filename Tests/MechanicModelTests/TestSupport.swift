@@ -13,10 +13,10 @@ enum TestPaths {
 }
 
 /// A small random model: weights larger than GPT-2's init so attention is far from uniform.
-func tinyModel(attentionOnly: Bool = false, heads: Int = 3, layers: Int = 2, seed: UInt64 = 7) throws -> GPT2Model {
-    let config = GPT2Config(layers: layers, heads: heads, dModel: 12, contextLength: 16, vocabSize: 50,
+func tinyModel(attentionOnly: Bool = false, heads: Int = 3, layers: Int = 2, seed: UInt64 = 7) throws -> Transformer {
+    let config = TransformerConfig(layers: layers, heads: heads, dModel: 12, contextLength: 16, vocabSize: 50,
                             innerDimension: 20, attentionOnly: attentionOnly)
-    var weights = GPT2Weights.random(config: config, seed: seed, std: 0.5)
+    var weights = TransformerWeights.random(config: config, seed: seed, std: 0.5)
     var rng = SeededRandom(seed: seed &+ 99)
     // Non-trivial gains and biases, so a bug that skips them shows.
     for l in 0..<layers {
@@ -25,7 +25,7 @@ func tinyModel(attentionOnly: Bool = false, heads: Int = 3, layers: Int = 2, see
         weights.blocks[l].attnOutBias = Tensor.randomNormal([12], std: 0.2, using: &rng)
     }
     weights.finalNormBias = Tensor.randomNormal([12], std: 0.2, using: &rng)
-    return try GPT2Model(config: config, weights: weights)
+    return try Transformer(config: config, weights: weights)
 }
 
 func randomBatch(rows: [Int], vocab: Int = 50, seed: UInt64 = 3) -> TokenBatch {

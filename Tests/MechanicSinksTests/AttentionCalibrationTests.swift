@@ -118,7 +118,7 @@ final class AttentionCalibrationTests: XCTestCase {
             for i in 0..<8 { wo.storage[i * 8 + (7 - i)] = 0.5 }
             weights.blocks[l].attnOutWeight = wo
         }
-        let model = try GPT2Model(config: SinkModel.config, weights: weights)
+        let model = try Transformer(config: SinkModel.config, weights: weights)
         let rows = SinkModel.prompts.map { [SinkModel.bos] + $0 }
         let calibration = [TokenBatch(rows: Array(rows[0..<2])), TokenBatch(rows: [rows[2]])]
         let heldOut = [TokenBatch(rows: [rows[0], [0, 3, 1, 2, 4, 5]])]

@@ -23,10 +23,10 @@ enum TestPaths {
 /// residual stream is the embedding at every layer and the massive value survives exactly.
 enum SinkModel {
     static let bos = 0, marker = 1, massiveToken = 7
-    static let config = GPT2Config(layers: 2, heads: 2, dModel: 8, contextLength: 16, vocabSize: 8, attentionOnly: true,
+    static let config = TransformerConfig(layers: 2, heads: 2, dModel: 8, contextLength: 16, vocabSize: 8, attentionOnly: true,
                                    bosTokenID: 0, eosTokenID: 0)
 
-    static func make() throws -> GPT2Model {
+    static func make() throws -> Transformer {
         let d = 8, dh = 4
         func embedding() -> Tensor {
             var t = Tensor(shape: [8, d])
@@ -49,7 +49,7 @@ enum SinkModel {
             for i in 0..<d { w.storage[i * 3 * d + 2 * d + i] = 1 }
             return (w, b)
         }
-        let weights = try GPT2Weights(config: config) { path, shape in
+        let weights = try TransformerWeights(config: config) { path, shape in
             switch path {
             case "tokenEmbedding": return embedding()
             case "blocks.0.qkvWeight": return attention(bosHead: 0, markerHead: 1).0
@@ -59,7 +59,7 @@ enum SinkModel {
             default: return Tensor(shape: shape, repeating: path.hasSuffix("Gain") ? 1 : 0)
             }
         }
-        return try GPT2Model(config: config, weights: weights)
+        return try Transformer(config: config, weights: weights)
     }
 
     /// Prompts without BOS: X at position 1, 0 and 0; the massive token at position 5 of the first.
@@ -75,9 +75,9 @@ enum SinkModel {
 }
 
 /// A random model (weights larger than GPT-2's init, so attention is far from uniform).
-func randomModel(layers: Int = 2, heads: Int = 3, seed: UInt64 = 7) throws -> GPT2Model {
-    let config = GPT2Config(layers: layers, heads: heads, dModel: 12, contextLength: 16, vocabSize: 50, innerDimension: 20)
-    return try GPT2Model(config: config, weights: GPT2Weights.random(config: config, seed: seed, std: 0.5))
+func randomModel(layers: Int = 2, heads: Int = 3, seed: UInt64 = 7) throws -> Transformer {
+    let config = TransformerConfig(layers: layers, heads: heads, dModel: 12, contextLength: 16, vocabSize: 50, innerDimension: 20)
+    return try Transformer(config: config, weights: TransformerWeights.random(config: config, seed: seed, std: 0.5))
 }
 
 func randomRows(_ lengths: [Int], vocab: Int = 50, seed: UInt64 = 3) -> [[Int]] {

@@ -16,8 +16,8 @@ final class TaskMetricTests: XCTestCase {
     }
 
     func testKeepingCorrectDropsWrongPositivesAndCountsThem() throws {
-        let config = GPT2Config(layers: 1, heads: 2, dModel: 8, contextLength: 8, vocabSize: 10, innerDimension: 8)
-        let model = try GPT2Model(config: config, weights: .random(config: config, seed: 2, std: 1))
+        let config = TransformerConfig(layers: 1, heads: 2, dModel: 8, contextLength: 8, vocabSize: 10, innerDimension: 8)
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 2, std: 1))
         let logits = try model.run(TokenBatch([1, 2, 3]), logits: .last).logits!.storage
         let best = logits.indices.max { logits[$0] < logits[$1] }!, worst = logits.indices.min { logits[$0] < logits[$1] }!
         let right = TaskPrompt(text: "", tokens: [1, 2, 3], answers: [best], wrongAnswers: [worst])

@@ -4,17 +4,17 @@ import MechanicModel
 import MechanicTensor
 
 final class OptimizerTests: XCTestCase {
-    let config = GPT2Config(layers: 1, heads: 2, dModel: 4, contextLength: 4, vocabSize: 6, innerDimension: 4)
+    let config = TransformerConfig(layers: 1, heads: 2, dModel: 4, contextLength: 4, vocabSize: 6, innerDimension: 4)
 
     func testAdamWStepMatchesTheFormula() {
-        var weights = GPT2Weights.random(config: config, seed: 1, std: 0.5)
+        var weights = TransformerWeights.random(config: config, seed: 1, std: 0.5)
         let before = weights
-        let gradients = GPT2Weights.random(config: config, seed: 2, std: 1)
+        let gradients = TransformerWeights.random(config: config, seed: 2, std: 1)
         var adam = AdamW(config: config, hyperparameters: .init(beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1))
         adam.update(&weights, gradients: gradients, learningRate: 0.01)
         adam.update(&weights, gradients: gradients, learningRate: 0.01)
         // Two identical gradients: m̂ = g, v̂ = g², so each step moves by lr·(sign(g)·|g|/(|g|+ε) + wd·p) (decay on matrices only).
-        for (path, keyPath) in GPT2Weights.parameterKeyPaths(for: config) {
+        for (path, keyPath) in TransformerWeights.parameterKeyPaths(for: config) {
             let decayed = before[keyPath: keyPath].shape.count >= 2
             for i in 0..<before[keyPath: keyPath].count {
                 var p = Double(before[keyPath: keyPath].storage[i])
@@ -37,7 +37,7 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testClippingScalesToTheMaximumNorm() {
-        var g = GPT2Weights.random(config: config, seed: 3, std: 10)
+        var g = TransformerWeights.random(config: config, seed: 3, std: 10)
         let norm = GradientClipping.globalNorm(g, config: config)
         XCTAssertEqual(GradientClipping.clip(&g, config: config, maxNorm: 1), norm)
         XCTAssertEqual(GradientClipping.globalNorm(g, config: config), 1, accuracy: 1e-4)

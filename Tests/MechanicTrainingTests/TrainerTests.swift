@@ -5,7 +5,7 @@ import MechanicModel
 import MechanicTensor
 
 final class TrainerTests: XCTestCase {
-    let config = GPT2Config(layers: 2, heads: 2, dModel: 16, contextLength: 16, vocabSize: 12, innerDimension: 32)
+    let config = TransformerConfig(layers: 2, heads: 2, dModel: 16, contextLength: 16, vocabSize: 12, innerDimension: 32)
 
     /// A learnable stream: a counter modulo 10 with a random reset token (11) now and then.
     func stream(_ count: Int, seed: UInt64) -> [Int] {
@@ -34,7 +34,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(after, 0.5 * before, "held-out loss \(before) → \(after)")
         var b = try Trainer(config: config, settings: settings(steps: 80), training: train, heldOut: heldOut)
         while !b.isFinished { try b.trainStep() }
-        for (_, keyPath) in GPT2Weights.parameterKeyPaths(for: config) {
+        for (_, keyPath) in TransformerWeights.parameterKeyPaths(for: config) {
             XCTAssertEqual(a.model.weights[keyPath: keyPath], b.model.weights[keyPath: keyPath])
         }
     }
@@ -53,7 +53,7 @@ final class TrainerTests: XCTestCase {
         var resumed = try Trainer.resume(folder: folder, training: train, heldOut: heldOut)
         XCTAssertEqual(resumed.step, 13)
         while !resumed.isFinished { try resumed.trainStep() }
-        for (path, keyPath) in GPT2Weights.parameterKeyPaths(for: config) {
+        for (path, keyPath) in TransformerWeights.parameterKeyPaths(for: config) {
             XCTAssertEqual(resumed.model.weights[keyPath: keyPath], straight.model.weights[keyPath: keyPath], path)
         }
         XCTAssertEqual(resumed.log.map(\.loss), straight.log.map(\.loss))

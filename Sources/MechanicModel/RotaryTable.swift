@@ -1,0 +1,28 @@
+import Foundation
+
+/// Cosines and sines of a rotary embedding's angles for positions `0..<positions`.
+///
+/// Angles are `Float(position) · invFreq` rounded to `Float`, as PyTorch's float32 product
+/// forms them in HF's rotary modules; their cosine and sine are then taken in double precision
+/// and rounded, which is within an ulp of PyTorch's float32 `cos`/`sin`.
+struct RotaryTable {
+    /// `[positions, dims / 2]`.
+    let cos: [Float]
+    let sin: [Float]
+
+    init(_ rotary: Rotary, positions: Int) {
+        let inverse = rotary.inverseFrequencies
+        let half = inverse.count
+        var cos = [Float](repeating: 0, count: positions * half)
+        var sin = [Float](repeating: 0, count: positions * half)
+        for p in 0..<positions {
+            for i in 0..<half {
+                let angle = Double(Float(p) * inverse[i])
+                cos[p * half + i] = Float(Foundation.cos(angle))
+                sin[p * half + i] = Float(Foundation.sin(angle))
+            }
+        }
+        self.cos = cos
+        self.sin = sin
+    }
+}
