@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // SQLite for the results store, over the system libsqlite3 (Debian: libsqlite3-dev).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // Parses SentencePiece `tokenizer.model` files (generated code in MechanicTokenizer/SentencePiece).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -49,7 +51,7 @@ let package = Package(
         ),
         .target(name: "MechanicTensor", dependencies: ["CBLAS"], swiftSettings: release),
         .target(name: "MechanicSafetensors", dependencies: ["MechanicTensor"]),
-        .target(name: "MechanicTokenizer"),
+        .target(name: "MechanicTokenizer", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "MechanicModel",
             dependencies: ["MechanicTensor", "MechanicSafetensors", "MechanicTokenizer"],

@@ -8,7 +8,7 @@ import Foundation
 public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A file the tokenizer needs does not exist.
     case fileMissing(path: String)
-    /// A folder holds neither `vocab.json` + `merges.txt` nor `tokenizer.json`.
+    /// A folder holds no tokenizer files (`tokenizer.json`, `vocab.json` + `merges.txt`, `tokenizer.model`).
     case noTokenizerFiles(folder: String)
     /// The file exists but could not be read (permissions, not UTF-8, …).
     case unreadable(path: String, reason: String)
@@ -32,8 +32,10 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case missingByteToken(path: String, byte: UInt8, token: String)
     /// `<|endoftext|>` is absent, so there is no BOS/EOS/padding id.
     case missingSpecialToken(path: String, token: String)
-    /// The file asks for a feature this GPT-2 BPE does not implement.
+    /// The file asks for a feature Mechanic's tokenizers do not implement.
     case unsupported(path: String, feature: String)
+    /// A SentencePiece `tokenizer.model` is not a valid model (truncated, not protobuf, …).
+    case malformedModel(path: String, detail: String)
     /// An id has no token in this vocabulary.
     case unknownID(id: Int, vocabularySize: Int)
     /// `batch` was given no texts.
@@ -46,13 +48,13 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case .fileMissing(let path):
             return "\(path) does not exist; pass the GPT-2 tokenizer files (vocab.json and merges.txt, or tokenizer.json)"
         case .noTokenizerFiles(let folder):
-            return "\(folder) holds neither vocab.json + merges.txt nor tokenizer.json; point at a GPT-2 tokenizer folder"
+            return "\(folder) holds no tokenizer.json, vocab.json + merges.txt or tokenizer.model; point at a model or tokenizer folder"
         case .unreadable(let path, let reason):
             return "cannot read \(path) (\(reason)); check the path and its permissions"
         case .notJSON(let path, let reason):
             return "\(path) is not valid JSON (\(reason)); re-download or re-export the tokenizer"
         case .unexpectedJSON(let path, let detail):
-            return "\(path) is not a GPT-2 tokenizer file: \(detail)"
+            return "\(path) is not a tokenizer file Mechanic can read: \(detail)"
         case .malformedMerge(let path, let line, let text):
             return "\(Self.merge(path, line)): \(text.debugDescription) is not two tokens separated by one space; fix or regenerate the merges"
         case .mergeTokenMissing(let path, let line, let token):
@@ -66,9 +68,11 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case .missingByteToken(let path, let byte, let token):
             return "\(path): byte 0x\(String(byte, radix: 16, uppercase: true)) has no token \(token.debugDescription); a byte-level BPE vocabulary needs all 256 byte symbols"
         case .missingSpecialToken(let path, let token):
-            return "\(path): \(token) is not in the vocabulary; GPT-2 uses it as BOS, EOS and padding"
+            return "\(path): \(token) is not in the vocabulary; it is needed as BOS, EOS or padding (GPT-2 uses <|endoftext|>)"
         case .unsupported(let path, let feature):
-            return "\(path): \(feature) is not supported by the GPT-2 byte-level BPE tokenizer"
+            return "\(path): \(feature) is not supported by Mechanic's tokenizers"
+        case .malformedModel(let path, let detail):
+            return "\(path) is not a usable SentencePiece model: \(detail); re-download or re-export tokenizer.model"
         case .unknownID(let id, let vocabularySize):
             return "token id \(id) is not in the vocabulary (size \(vocabularySize)); ids must come from this tokenizer"
         case .emptyBatch:
