@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time a GPT-2-small-shaped forward pass in PyTorch, as a baseline for Mechanic.
+"""Time a GPT-2-small-, Llama- or Pythia-160M-shaped forward pass in PyTorch, as a baseline for Mechanic.
 
 A benchmark, not a test (STYLE.md, principle 12): it prints figures to compare
 side by side with Mechanic's own benchmark command on the same machine. The
@@ -12,8 +12,10 @@ reported. Every pass computes the full logits [batch, pos, dVocab].
 
 Prints a JSON object to stdout and a human-readable table to stderr.
 
+The Llama and Pythia shapes match `mechanic bench forward --architecture llama|pythia`.
+
 Usage:
-    python3 scripts/bench_pytorch.py [--transformer-lens] [--threads 2] [--budget 6]
+    python3 scripts/bench_pytorch.py [--architecture gpt2|llama|pythia] [--transformer-lens] [--threads 2] [--budget 6]
 """
 
 import argparse
@@ -29,10 +31,20 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
+from transformers import (GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM,  # noqa: E402
+                          LlamaConfig, LlamaForCausalLM)
 
 SHAPES = [(1, 16), (8, 16), (32, 16), (8, 128), (1, 1024)]  # (batch, seq)
 GPT2_SMALL = dict(n_layer=12, n_head=12, n_embd=768, vocab_size=50257, n_positions=1024)
+# The same shapes as Mechanic's BenchArchitecture (Sources/MechanicCLI/BenchCommand.swift).
+LLAMA = dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, num_key_value_heads=4,
+             intermediate_size=2048, vocab_size=32000, max_position_embeddings=2048, rms_norm_eps=1e-5,
+             tie_word_embeddings=False)
+PYTHIA_160M = dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072,
+                   vocab_size=50304, max_position_embeddings=2048, rotary_pct=0.25, use_parallel_residual=True,
+                   tie_word_embeddings=False)
+ARCHITECTURES = {"gpt2": (GPT2Config, GPT2LMHeadModel, GPT2_SMALL), "llama": (LlamaConfig, LlamaForCausalLM, LLAMA),
+                 "pythia": (GPTNeoXConfig, GPTNeoXForCausalLM, PYTHIA_160M)}
 WARMUP = 2
 MIN_RUNS, MAX_RUNS = 3, 50
 
@@ -76,10 +88,11 @@ def run_shapes(label, forward, budget, vocab, shapes=SHAPES):
     return results
 
 
-def build_hf_model(seed):
+def build_hf_model(seed, architecture="gpt2"):
     torch.manual_seed(seed)
-    cfg = GPT2Config(**GPT2_SMALL, attn_implementation="eager")
-    return GPT2LMHeadModel(cfg).eval()
+    config_class, model_class, shape = ARCHITECTURES[architecture]
+    cfg = config_class(**shape, attn_implementation="eager")
+    return model_class(cfg).eval()
 
 
 def transformer_lens_forward(hf_model):
@@ -119,6 +132,8 @@ def transformer_lens_forward(hf_model):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="gpt2",
+                        help="model shape (default gpt2)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--budget", type=float, default=6.0,
                         help="target seconds of timed runs per shape (default 6)")
@@ -133,7 +148,7 @@ def main():
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
 
-    model = build_hf_model(seed=0)
+    model = build_hf_model(seed=0, architecture=args.architecture)
     vocab = model.config.vocab_size
     print(f"{'engine':24s} {'batch x seq':13s} {'median':>13s} {'throughput':>18s} "
           f"{'runs':>10s} {'peak RSS':>12s}", file=sys.stderr)
@@ -145,11 +160,12 @@ def main():
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "threads": args.threads,
-        "model": dict(GPT2_SMALL),
+        "architecture": args.architecture,
+        "model": dict(ARCHITECTURES[args.architecture][2]),
         "results": run_shapes("pytorch-eager", lambda ids: model(ids, use_cache=False).logits,
                               args.budget, vocab, shapes),
     }
-    if args.transformer_lens:
+    if args.transformer_lens and args.architecture == "gpt2":
         forward, engine = transformer_lens_forward(model)
         if forward is None:
             report["transformer_lens"] = {"skipped": engine}

@@ -17,18 +17,26 @@ struct BenchCommand: ParsableCommand {
 struct ForwardBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forward",
-        abstract: "Time the forward pass on a GPT-2-small-shaped model with random weights.",
+        abstract: "Time the forward pass on a GPT-2-small-, Llama- or Pythia-160M-shaped model with random weights.",
         discussion: """
-        Builds GPT-2 small's shape (12 layers, 12 heads, d_model 768, vocab 50257) with seeded \
-        random weights, then times full-logit forward passes for each batch×sequence shape \
+        Builds the chosen architecture with seeded random weights: gpt2 is GPT-2 small (12 layers, \
+        12 heads, d_model 768, vocab 50257); llama is a Llama-shaped model (12 layers, d_model 768, \
+        12 query and 4 key/value heads, SwiGLU of width 2048, rotary, RMSNorm, vocab 32000, untied); \
+        pythia is Pythia-160M (12 layers, 12 heads, d_model 768, partial rotary, parallel blocks, \
+        vocab 50304, untied). It times full-logit forward passes for each batch×sequence shape \
         (median of several runs after a warm-up) and the peak resident memory of each shape. \
         It also times a run that caches only blocks.*.attn.hook_z, to show what capture costs.
 
         Examples (build in release mode for meaningful numbers):
           swift run -c release mechanic bench
           swift run -c release mechanic bench --shapes 8x16,32x16 --json
+          swift run -c release mechanic bench forward --architecture llama --shapes 8x16,32x16,1x1024
+        (scripts/bench_pytorch.py --architecture llama times PyTorch on the same shapes.)
         """
     )
+
+    @Option(help: "Model shape: gpt2 (GPT-2 small), llama (Llama-shaped, GQA, SwiGLU) or pythia (Pythia-160M).")
+    var architecture: BenchArchitecture = .gpt2
 
     @Option(help: "Comma-separated batch×sequence shapes.")
     var shapes: String = "1x16,8x16,32x16,8x128,1x1024"
@@ -76,14 +84,14 @@ struct ForwardBench: ParsableCommand {
     struct Report: Codable {
         var engine = "mechanic"
         var threads: Int
-        var config = "gpt2-small shape, random weights"
+        var config: String
         var results: [Row]
     }
 
     func run() throws {
         threads.apply()
-        let config = TransformerConfig()
-        if !json { printError("building GPT-2-small-shaped weights (seed \(seed))…") }
+        let config = architecture.config
+        if !json { printError("building \(architecture.description) weights (seed \(seed))…") }
         let model = try Transformer(config: config, weights: .random(config: config, seed: seed))
         var rng = SeededRandom(seed: seed &+ 1)
         var rows: [Row] = []
@@ -110,7 +118,7 @@ struct ForwardBench: ParsableCommand {
                 print(line)
             }
         }
-        if json { try printJSON(Report(threads: Kernels.blasThreads, results: rows)) }
+        if json { try printJSON(Report(threads: Kernels.blasThreads, config: "\(architecture.description), random weights", results: rows)) }
     }
 
     /// Runs `body` once to warm up, then until `seconds` have passed (3 to 50 runs).
@@ -144,4 +152,42 @@ func peakRSSMegabytes() -> Double {
         return kb / 1024
     }
     return 0
+}
+
+/// The model shapes `bench forward` times, each with its PyTorch twin in `scripts/bench_pytorch.py`.
+enum BenchArchitecture: String, ExpressibleByArgument, CaseIterable, CustomStringConvertible {
+    case gpt2, llama, pythia
+
+    var description: String {
+        switch self {
+        case .gpt2: return "gpt2-small shape"
+        case .llama: return "llama shape (12 layers, d 768, 12 q / 4 kv heads, SwiGLU 2048, vocab 32000)"
+        case .pythia: return "pythia-160m shape"
+        }
+    }
+
+    var config: TransformerConfig {
+        switch self {
+        case .gpt2:
+            return TransformerConfig()
+        case .llama:
+            var c = TransformerConfig(layers: 12, heads: 12, dModel: 768, contextLength: 2048, vocabSize: 32000,
+                                      innerDimension: 2048, layerNormEpsilon: 1e-5, activation: .silu, bosTokenID: 1, eosTokenID: 2)
+            c.modelType = "llama"
+            c.kvHeads = 4
+            c.norm = .rmsNorm
+            c.gatedMLP = true
+            (c.qkvBias, c.attentionOutBias, c.mlpBias, c.tiedEmbeddings) = (false, false, false, false)
+            c.positions = .rotary(Rotary(dims: 64, theta: 10000))
+            return c
+        case .pythia:
+            var c = TransformerConfig(layers: 12, heads: 12, dModel: 768, contextLength: 2048, vocabSize: 50304,
+                                      innerDimension: 3072, activation: .geluExact, bosTokenID: 0, eosTokenID: 0)
+            c.modelType = "gpt_neox"
+            c.parallelBlocks = true
+            c.tiedEmbeddings = false
+            c.positions = .rotary(Rotary(dims: 16, theta: 10000))
+            return c
+        }
+    }
 }

@@ -155,7 +155,7 @@ struct DiscoverCommand: ParsableCommand {
 
     /// Begins (or with `--resume`, takes up again) the stored run and records its task; returns the
     /// methods a resumed run already has.
-    func startRun(folder: URL, dataset: TaskDataset, truth: Set<HeadID>?, tokenizer: GPT2Tokenizer,
+    func startRun(folder: URL, dataset: TaskDataset, truth: Set<HeadID>?, tokenizer: any Tokenizer,
                   options: Discovery.Options) throws -> (RecordedRun?, Set<Discovery.Method>) {
         guard let store = try store.open() else { return (nil, []) }
         guard let resume else {

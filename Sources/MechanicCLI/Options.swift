@@ -12,12 +12,12 @@ struct ModelOptions: ParsableArguments {
     var folder: URL { URL(fileURLWithPath: (model as NSString).expandingTildeInPath) }
 
     /// Loads the model and, when the folder has one, its tokenizer.
-    func load() throws -> (Transformer, GPT2Tokenizer?) {
+    func load() throws -> (Transformer, (any Tokenizer)?) {
         let model = try CheckpointLoader.load(folder: folder)
-        let hasTokenizer = ["vocab.json", "tokenizer.json"].contains {
+        let hasTokenizer = ["vocab.json", "tokenizer.json", "tokenizer.model"].contains {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
         }
-        return (model, hasTokenizer ? try GPT2Tokenizer(folder: folder) : nil)
+        return (model, hasTokenizer ? try loadTokenizer(folder: folder) : nil)
     }
 
     func validate() throws {
@@ -81,7 +81,7 @@ struct PromptOptions: ParsableArguments {
     @Option(name: .customLong("prompts-file"), help: ArgumentHelp("Read prompts from a file, one per line.", valueName: "file"))
     var promptsFile: String?
 
-    @Flag(inversion: .prefixedNo, help: "Prepend <|endoftext|> as BOS, as TransformerLens does by default.")
+    @Flag(inversion: .prefixedNo, help: "Prepend the tokenizer's BOS (<|endoftext|> for GPT-2, <s> for Llama 2, …), as TransformerLens does by default.")
     var prependBOS = true
 
     func validate() throws {
@@ -112,14 +112,14 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// `--model FOLDER` of the commands that default to the embedded reference model: the folder,
 /// checked to hold a checkpoint, loaded with its tokenizer.
-func loadModelFolder(_ path: String) throws -> (folder: URL, model: Transformer, tokenizer: GPT2Tokenizer) {
+func loadModelFolder(_ path: String) throws -> (folder: URL, model: Transformer, tokenizer: any Tokenizer) {
     let folder = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
     guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
         throw CLIError(path == DiscoverCommand.defaultModel
             ? "the embedded reference model is not at \(folder.path); run from the repository root or pass --model"
             : "--model \(path) is not a model folder (no config.json)")
     }
-    return (folder, try CheckpointLoader.load(folder: folder), try GPT2Tokenizer(folder: folder))
+    return (folder, try CheckpointLoader.load(folder: folder), try loadTokenizer(folder: folder))
 }
 
 /// `--task NAME|FILE`: a built-in task or a prompts file.

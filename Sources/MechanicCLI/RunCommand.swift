@@ -98,7 +98,7 @@ struct RunCommand: ParsableCommand {
         threads.apply()
         let (loaded, tokenizer) = try model.load()
         guard let tokenizer else {
-            throw CLIError("\(model.folder.path) has no tokenizer (vocab.json + merges.txt or tokenizer.json)")
+            throw CLIError("\(model.folder.path) has no tokenizer (tokenizer.json, vocab.json + merges.txt, or tokenizer.model)")
         }
         let names = try hookNames(for: loaded)
         let selection = try positionSelection()

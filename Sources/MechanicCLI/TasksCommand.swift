@@ -52,7 +52,7 @@ struct TasksCommand: ParsableCommand {
         }
 
         func run() throws {
-            let tokenizer = try GPT2Tokenizer(folder: model.folder)
+            let tokenizer = try loadTokenizer(folder: model.folder)
             try printJSON(try TaskRegistry.named(task).dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: !noBOS))
         }
     }

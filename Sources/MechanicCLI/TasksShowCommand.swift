@@ -43,7 +43,7 @@ extension TasksCommand {
 
         func run() throws {
             let folder = URL(fileURLWithPath: (model as NSString).expandingTildeInPath)
-            let tokenizer = try GPT2Tokenizer(folder: folder)
+            let tokenizer = try loadTokenizer(folder: folder)
             let definition = try TaskRegistry.named(task)
             let dataset = try definition.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: !noBOS)
             var correct: Int?

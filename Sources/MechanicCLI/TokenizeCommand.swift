@@ -8,8 +8,10 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Show how prompts tokenize: ids and per-token strings.",
         discussion: """
-        The tokenizer comes from --model (vocab.json + merges.txt, or tokenizer.json), or from \
-        --tokenizer when you have only tokenizer files.
+        The tokenizer comes from --model, or from --tokenizer when you have only tokenizer files: \
+        tokenizer.json (byte-level BPE of GPT-2, GPT-NeoX, Llama 3, Qwen; SentencePiece-style BPE \
+        with byte fallback of Llama 2, Mistral, Gemma), else vocab.json + merges.txt (GPT-2), \
+        else SentencePiece's tokenizer.model. Ids are exactly Hugging Face's.
 
         Examples:
           mechanic tokenize --tokenizer ~/models/gpt2 " Mary" "The war lasted from the year 1732"
@@ -20,7 +22,7 @@ struct TokenizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Model folder whose tokenizer to use.", valueName: "folder"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Folder with vocab.json + merges.txt (or tokenizer.json).", valueName: "folder"))
+    @Option(help: ArgumentHelp("Folder with tokenizer.json, vocab.json + merges.txt, or tokenizer.model.", valueName: "folder"))
     var tokenizer: String?
 
     @OptionGroup var prompts: PromptOptions
@@ -40,7 +42,7 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let path = ((model ?? tokenizer)! as NSString).expandingTildeInPath
-        let tok = try GPT2Tokenizer(folder: URL(fileURLWithPath: path))
+        let tok = try loadTokenizer(folder: URL(fileURLWithPath: path))
         let rows = try prompts.texts().map { text in
             let ids = tok.encode(text, prependBOS: prompts.prependBOS)
             return Row(text: text, ids: ids, tokens: try tok.tokenStrings(ids))

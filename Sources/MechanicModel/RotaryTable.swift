@@ -5,7 +5,11 @@ import Foundation
 /// Angles are `Float(position) · invFreq` rounded to `Float`, as PyTorch's float32 product
 /// forms them in HF's rotary modules; their cosine and sine are then taken in double precision
 /// and rounded, which is within an ulp of PyTorch's float32 `cos`/`sin`.
-struct RotaryTable {
+struct RotaryTable: Sendable {
+    /// Positions a model precomputes at load (2048 × 64 pairs is 1 MB).
+    static let precomputedPositions = 2048
+    /// Positions covered.
+    let positions: Int
     /// `[positions, dims / 2]`.
     let cos: [Float]
     let sin: [Float]
@@ -22,6 +26,7 @@ struct RotaryTable {
                 sin[p * half + i] = Float(Foundation.sin(angle))
             }
         }
+        self.positions = positions
         self.cos = cos
         self.sin = sin
     }

@@ -110,7 +110,7 @@ extension Transformer {
     /// Rotates the queries and keys of a fused `[batch, pos, 3·head·dHead]` buffer in place.
     func applyRotary(_ rotary: Rotary, to qkv: inout Tensor) {
         let (b, t, h, dh) = (qkv.shape[0], qkv.shape[1], config.heads, config.dHead)
-        let table = RotaryTable(rotary, positions: t)
+        let table = rotaryTables[rotary].flatMap { $0.positions >= t ? $0 : nil } ?? RotaryTable(rotary, positions: t)
         let width = 3 * h * dh
         qkv.storage.withUnsafeMutableBufferPointer { buffer in
             table.cos.withUnsafeBufferPointer { cos in

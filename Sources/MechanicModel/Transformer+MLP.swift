@@ -29,7 +29,7 @@ extension Transformer {
                 let (p, n) = (base + range.lowerBound, range.count)
                 switch activation {
                 case .geluTanh: Kernels.geluNew(p, count: n)
-                case .geluExact: Kernels.geluExact(p, count: n)
+                case .geluExact: Kernels.geluExactVector(p, count: n)
                 case .silu: Kernels.silu(p, count: n)
                 case .relu: Kernels.relu(p, count: n)
                 }

@@ -43,6 +43,9 @@ public struct ForwardOutput: Sendable {
 public struct Transformer: Sendable {
     public let config: TransformerConfig
     public let weights: TransformerWeights
+    /// Cosines and sines of each rotary embedding the layers use, for the first
+    /// ``RotaryTable/precomputedPositions`` positions (longer prompts compute their own).
+    let rotaryTables: [Rotary: RotaryTable]
 
     /// Wraps weights after checking every shape against the configuration.
     public init(config: TransformerConfig, weights: TransformerWeights) throws {
@@ -54,6 +57,12 @@ public struct Transformer: Sendable {
         }
         self.config = config
         self.weights = weights
+        var tables: [Rotary: RotaryTable] = [:]
+        for layer in 0..<config.layers {
+            guard let rotary = config.rotary(layer: layer), tables[rotary] == nil else { continue }
+            tables[rotary] = RotaryTable(rotary, positions: min(config.contextLength, RotaryTable.precomputedPositions))
+        }
+        self.rotaryTables = tables
     }
 
     /// Every hook name of this model, in forward order.

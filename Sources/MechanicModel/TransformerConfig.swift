@@ -245,7 +245,7 @@ public struct TransformerConfig: Equatable, Sendable {
 }
 
 /// Rotary position embedding (RoPE) of queries and keys.
-public struct Rotary: Equatable, Sendable {
+public struct Rotary: Hashable, Sendable {
     /// Leading dimensions of each head that rotate (`rotary_pct · dHead`; the rest pass through).
     public var dims: Int
     /// Base of the frequencies (`rope_theta`).
@@ -264,7 +264,7 @@ public struct Rotary: Equatable, Sendable {
     }
 
     /// HF `rope_scaling` / `rope_parameters` types Mechanic computes.
-    public enum Scaling: Equatable, Sendable {
+    public enum Scaling: Hashable, Sendable {
         case none
         /// Every frequency divided by `factor`.
         case linear(factor: Double)

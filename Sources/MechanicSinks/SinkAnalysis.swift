@@ -70,10 +70,10 @@ public struct SinkAnalysis: Codable, Sendable, Equatable {
     ///   - options: thresholds, BOS setting, batch size, progress callback, examples.
     /// - Throws: ``SinkError`` for empty input and bad options; `ModelError.promptTooLong`
     ///   (row = prompt index, length counting the BOS) for prompts that do not fit the context.
-    public static func run(model: Transformer, tokenizer: GPT2Tokenizer, prompts: [String],
+    public static func run(model: Transformer, tokenizer: any Tokenizer, prompts: [String],
                            options: SinkOptions = SinkOptions()) throws -> SinkAnalysis {
         guard !prompts.isEmpty else { throw SinkError.emptyPromptSet }
-        let rows = prompts.map { tokenizer.encode($0) }
+        let rows = prompts.map { tokenizer.encode($0, prependBOS: false) }
         return try run(model: model, prompts: rows, bosID: tokenizer.bosID, padID: tokenizer.eosID, options: options) { id in
             (try? tokenizer.tokenStrings([id]).first) ?? "#\(id)"
         }

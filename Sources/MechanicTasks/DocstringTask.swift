@@ -29,7 +29,7 @@ public struct DocstringTask: CircuitTask {
         return text + "    :param"
     }
 
-    public func dataset(tokenizer: GPT2Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset {
+    public func dataset(tokenizer: any Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset {
         let builder = TaskBuilder(task: name, tokenizer: tokenizer, prependBOS: prependBOS, heldOutOnly: heldOutOnly)
         let parameters = Lexicon.parameters.filter { tokenizer.singleTokenID(" " + $0.name) != nil }
         guard parameters.count >= 12 else { throw TaskError.notSingleToken(" " + (Lexicon.parameterNames.first ?? ""), role: "parameter") }

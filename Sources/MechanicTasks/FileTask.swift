@@ -40,7 +40,7 @@ public struct FileTask: CircuitTask {
     }
 
     /// Reads every entry; `count` and `seed` are ignored (the file is the dataset).
-    public func dataset(tokenizer: GPT2Tokenizer, count: Int = 0, seed: UInt64 = 0, prependBOS: Bool) throws -> TaskDataset {
+    public func dataset(tokenizer: any Tokenizer, count: Int = 0, seed: UInt64 = 0, prependBOS: Bool) throws -> TaskDataset {
         guard let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8) else {
             throw TaskError.unreadable(path: url.path, reason: "cannot read the file as UTF-8 text")
         }

@@ -17,7 +17,7 @@ public struct GreaterThanTask: CircuitTask {
         self.heldOutOnly = heldOutOnly
     }
 
-    public func dataset(tokenizer: GPT2Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset {
+    public func dataset(tokenizer: any Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset {
         let builder = TaskBuilder(task: name, tokenizer: tokenizer, prependBOS: prependBOS, heldOutOnly: heldOutOnly)
         // Every two-digit ending must be one token, as must " XX" for the centuries used.
         let endings = try (0...99).map { try builder.single(GreaterThanFamily.twoDigits($0), role: "two-digit year ending") }
@@ -27,7 +27,7 @@ public struct GreaterThanTask: CircuitTask {
         func prompt(template: Int, noun: String, century: Int, start: Int) -> (text: String, tokens: [Int])? {
             let text = family.example(template: template, noun: noun, century: century, start: start, end: start).sample.prompt
             guard let xx = tokenizer.singleTokenID(" \(century)"),
-                  tokenizer.encode(" \(century)\(GreaterThanFamily.twoDigits(start))") == [xx, endings[start]]
+                  tokenizer.encode(" \(century)\(GreaterThanFamily.twoDigits(start))", prependBOS: false) == [xx, endings[start]]
             else { return nil }
             return (text, builder.tokens(text))
         }

@@ -18,7 +18,7 @@ public struct IOITask: CircuitTask {
         self.heldOutOnly = heldOutOnly
     }
 
-    public func dataset(tokenizer: GPT2Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset {
+    public func dataset(tokenizer: any Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset {
         let builder = TaskBuilder(task: name, tokenizer: tokenizer, prependBOS: prependBOS, heldOutOnly: heldOutOnly)
         // Names that are one token with a leading space, for this tokenizer.
         let names = Lexicon.names.filter { tokenizer.singleTokenID(" " + $0) != nil }

@@ -16,7 +16,7 @@ public struct InductionTask: CircuitTask {
         self.heldOutOnly = heldOutOnly
     }
 
-    public func dataset(tokenizer: GPT2Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset {
+    public func dataset(tokenizer: any Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset {
         let builder = TaskBuilder(task: name, tokenizer: tokenizer, prependBOS: prependBOS, heldOutOnly: heldOutOnly)
         let words = Lexicon.inductionWords.filter { tokenizer.singleTokenID(" " + $0) != nil }
         let family = InductionFamily()

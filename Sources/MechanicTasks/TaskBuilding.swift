@@ -5,7 +5,7 @@ import MechanicTokenizer
 /// Shared pieces of the task files: single-token lookups and the sampling loop.
 struct TaskBuilder {
     let task: String
-    let tokenizer: GPT2Tokenizer
+    let tokenizer: any Tokenizer
     let prependBOS: Bool
     /// Keep only prompts of the held-out corpus split, so reference models are scored on text they never saw.
     let heldOutOnly: Bool

@@ -141,7 +141,7 @@ public protocol CircuitTask: Sendable {
     /// The metric this task is scored with.
     var metric: TaskMetric { get }
     /// Makes `count` positives and `count` negatives, deterministic for a seed.
-    func dataset(tokenizer: GPT2Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset
+    func dataset(tokenizer: any Tokenizer, count: Int, seed: UInt64, prependBOS: Bool) throws -> TaskDataset
     /// The SAE's L1 coefficient λ the reference protocol uses for this task (0.02; docstring 0.05).
     var saeL1: Float { get }
 }

@@ -28,6 +28,15 @@ public protocol Tokenizer: Sendable {
     func id(of token: String) -> Int?
     /// `texts` encoded and right-padded into one batch.
     func batch(_ texts: [String], prependBOS: Bool) throws(TokenizerError) -> TokenBatch
+    /// The id of `text` when it is exactly one token (without special tokens), else nil.
+    func singleTokenID(_ text: String) -> Int?
+}
+
+extension Tokenizer {
+    public func singleTokenID(_ text: String) -> Int? {
+        let ids = encode(text, prependBOS: false)
+        return ids.count == 1 ? ids[0] : nil
+    }
 }
 
 extension GPT2Tokenizer: Tokenizer {}

@@ -168,3 +168,33 @@ final class SmallKernelTests: XCTestCase {
         XCTAssertEqual(t.rows([]).shape, [0, 2, 2])
     }
 }
+
+/// The kernels of the families beyond GPT-2 against their naive twins.
+final class FamilyKernelTests: XCTestCase {
+    func testVectorExactGELUIsLibmsWithin2e7Relative() {
+        let values = (0..<4099).map { Float($0 - 2049) / 200 } + [0, -0, 1e-30, -1e-30, 30, -30, 80, -80]
+        var fast = values, slow = values
+        fast.withUnsafeMutableBufferPointer { Kernels.geluExactVector($0.baseAddress!, count: $0.count) }
+        slow.withUnsafeMutableBufferPointer { Kernels.geluExact($0.baseAddress!, count: $0.count) }
+        for (i, x) in values.enumerated() {
+            XCTAssertEqual(fast[i], slow[i], accuracy: 3e-7 * max(1, abs(x)), "x = \(x)")
+        }
+    }
+
+    func testRMSNormAgreesWithItsDoubleTwin() {
+        var rng = SeededRandom(seed: 3)
+        let x = Tensor.randomNormal([5, 37], std: 2, using: &rng)
+        let gain = (0..<37).map { Float($0) / 37 + 0.5 }
+        let naive = NaiveKernels.rmsNorm(x, gain: gain, eps: 1e-6)
+        var out = [Float](repeating: 0, count: x.count), scale = [Float](repeating: 0, count: 5)
+        var normalized = [Float](repeating: 0, count: x.count)
+        x.storage.withUnsafeBufferPointer { xs in
+            Kernels.rmsNorm(xs.baseAddress!, rows: 5, dim: 37, eps: 1e-6, gain: gain, scale: &scale, normalized: &normalized, out: &out)
+        }
+        for i in 0..<x.count {
+            XCTAssertEqual(out[i], naive.out.storage[i], accuracy: 1e-5)
+            XCTAssertEqual(normalized[i], naive.normalized.storage[i], accuracy: 1e-5)
+        }
+        for r in 0..<5 { XCTAssertEqual(scale[r], naive.scale[r], accuracy: 1e-5) }
+    }
+}
