@@ -1,11 +1,11 @@
 import MechanicTensor
 
 extension Backprop {
-    /// `out[rows, out] = x[rows, in] · W[in, out] + b[out]`: a Conv1D-layout linear layer (HF GPT-2's
-    /// `c_attn`, `c_proj`, `c_fc`), through ``Kernels/linear(_:rows:inFeatures:weight:bias:outFeatures:out:)``.
+    /// `out[rows, out] = x[rows, in] · W[in, out] + b[out]` (no `b` when `bias` is `nil`): a Conv1D-layout
+    /// linear layer (HF GPT-2's `c_attn`, `c_proj`, `c_fc`; other families' transposed `nn.Linear`), through ``Kernels/linear(_:rows:inFeatures:weight:bias:outFeatures:out:)``.
     public static func linearForward(
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outFeatures: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
         out: UnsafeMutablePointer<Float>
     ) {
         Kernels.linear(x, rows: rows, inFeatures: inFeatures, weight: weight, bias: bias, outFeatures: outFeatures, out: out)
