@@ -6,16 +6,15 @@ extension TransformerConfig {
     /// The first feature of this architecture the backward pass cannot differentiate, `nil` when
     /// it differentiates them all.
     ///
-    /// Every architecture `TransformerConfig` describes is covered (GPT-2, GPT-NeoX/Pythia,
-    /// Llama/Mistral, Qwen2/3, Gemma 2/3: RMS norm, full and partial rotary embeddings, GQA/MQA,
-    /// QK-norm, sliding windows, soft-capping, gated MLPs, parallel blocks, post-norms, scaled
-    /// embeddings, untied unembeddings, optional biases) except GPT-J-style interleaved rotary
-    /// pairs, which no supported family loads.
+    /// Every feature `TransformerConfig` describes has a backward pass (GPT-2, GPT-NeoX/Pythia,
+    /// Llama/Mistral, Qwen2/3, Gemma 2/3: LayerNorm and RMS norm, learned positions, full and
+    /// partial rotary embeddings in either pairing with any scaling, GQA/MQA, QK-norm, sliding
+    /// windows, soft-capping, every activation, gated MLPs, parallel blocks, post-norms, scaled
+    /// embeddings, untied unembeddings, optional biases), so this is `nil` for every
+    /// configuration. A feature added to the forward pass before its backward names itself here,
+    /// and gradient runs refuse it with ``GradientError/unsupportedArchitecture(modelType:feature:)``.
     public var featureWithoutBackward: String? {
-        for rotary in [rotary(layer: 0), localRotary].compactMap({ $0 }) where rotary.style == .interleaved {
-            return "interleaved rotary embeddings"
-        }
-        return nil
+        nil
     }
 }
 
