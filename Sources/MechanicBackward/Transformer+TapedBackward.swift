@@ -31,33 +31,19 @@ extension Transformer {
         // Unembedding: logits = ln_f · W_Uᵀ, W_U the token embedding when tied.
         var dLnFinalOut = Tensor(shape: [b, t, d])                           // [batch, pos, dModel]
         var dTokenTable: Tensor? = parameters ? Tensor(shape: [v, d]) : nil  // [vocab, dModel]
+        var dUnembedding: Tensor? = parameters && weights.unembedding != nil ? Tensor(shape: [v, d]) : nil  // [vocab, dModel]
         if let unembedding = weights.unembedding {
-            var dUnembedding: Tensor? = parameters ? Tensor(shape: [v, d]) : nil  // [vocab, dModel]
             dUnembedding.withOptionalBase { dTable in
                 Backprop.unembedBackward(dLogits: dLogits.storage, x: tape.lnFinalOut.storage, table: unembedding.storage,
                                          rows: b * t, dim: d, vocab: v, dx: &dLnFinalOut.storage, dTable: dTable)
             }
-            return finishBackward(tape, dLnFinalOut: dLnFinalOut, dTokenTable: dTokenTable, dUnembedding: dUnembedding,
-                                  hooks: &hooks, parameters: parameters)
+        } else {
+            dTokenTable.withOptionalBase { dTable in
+                Backprop.unembedBackward(dLogits: dLogits.storage, x: tape.lnFinalOut.storage, table: weights.tokenEmbedding.storage,
+                                         rows: b * t, dim: d, vocab: v, dx: &dLnFinalOut.storage, dTable: dTable)
+            }
         }
-        dTokenTable.withOptionalBase { dTable in
-            Backprop.unembedBackward(dLogits: dLogits.storage, x: tape.lnFinalOut.storage, table: weights.tokenEmbedding.storage,
-                                     rows: b * t, dim: d, vocab: v, dx: &dLnFinalOut.storage, dTable: dTable)
-        }
-        return finishBackward(tape, dLnFinalOut: dLnFinalOut, dTokenTable: dTokenTable, dUnembedding: nil,
-                              hooks: &hooks, parameters: parameters)
-    }
 
-    /// The backward pass from the final norm's output down: final norm, blocks, embeddings.
-    ///
-    /// - Parameters:
-    ///   - dLnFinalOut: `[batch, pos, dModel]`.
-    ///   - dTokenTable: `[vocab, dModel]` holding the tied unembedding's share (zero when untied).
-    ///   - dUnembedding: `[vocab, dModel]`, an untied unembedding's gradient.
-    func finishBackward(_ tape: ForwardTape, dLnFinalOut: Tensor, dTokenTable: Tensor?, dUnembedding: Tensor?,
-                        hooks: inout GradientHooks, parameters: Bool) -> TransformerWeights? {
-        let batch = tape.batch
-        let (b, t, d) = (batch.batch, batch.positions, config.dModel)
         var dResidual = Tensor(shape: [b, t, d])                             // [batch, pos, dModel]
         var dFinalGain: Tensor? = parameters ? Tensor(shape: [d]) : nil
         var dFinalBias: Tensor? = parameters && weights.finalNormBias != nil ? Tensor(shape: [d]) : nil
