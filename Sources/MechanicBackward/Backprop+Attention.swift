@@ -18,15 +18,30 @@ extension Backprop {
     ///   - pattern: `[batch, head, queryPos, keyPos]` (TransformerLens `hook_pattern`); masked keys are 0.
     ///   - z: `[batch, pos, head·dHead]` (TransformerLens `hook_z`).
     ///   - smallLimit: longest prompt for the inline path (tests force both paths).
+    ///   - window: a sliding window: each query sees itself and the `window − 1` keys before it
+    ///     (the keys before get `-inf` scores and exactly zero weight).
+    ///   - softcap: `scores = cap · tanh(scores / cap)` before the mask (Gemma 2).
+    ///   - capped: `[batch, head, queryPos, keyPos]`, the soft-capped, masked scores (TransformerLens
+    ///     `hook_attn_scores`) that the soft-cap's backward reads; written only with a soft-cap.
     public static func attentionForward(
         qkv: UnsafePointer<Float>, batch b: Int, positions t: Int, heads h: Int, dHead dh: Int, scale: Float,
-        pattern: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>, smallLimit: Int = attentionTile
+        pattern: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>, smallLimit: Int = attentionTile,
+        window: Int? = nil, softcap: Float? = nil, capped: UnsafeMutablePointer<Float>? = nil
     ) {
         let small = t <= smallLimit
         Kernels.causalAttentionScores(qkv: qkv, batch: b, positions: t, heads: h, dHead: dh, scale: scale,
                                       scores: pattern, small: small, tile: attentionTile)
+        if window != nil || softcap != nil {
+            // The model's masking, matrix by matrix (element-wise, so any split gives the same bits).
+            Kernels.parallelFor(b * h, minimumChunk: max(1, 4096 / (t * t))) { range in
+                for m in range {
+                    Kernels.maskScores(pattern + m * t * t, queries: t, keys: t, ld: t, window: window, softcap: softcap)
+                }
+            }
+            if softcap != nil, let capped { capped.update(from: pattern, count: b * h * t * t) }
+        }
         Kernels.parallelFor(b * h, minimumChunk: max(1, 4096 / (t * t))) { range in
-            for m in range { Kernels.causalSoftmax(pattern + m * t * t, queries: t, keys: t, ld: t) }
+            for m in range { Kernels.causalSoftmax(pattern + m * t * t, queries: t, keys: t, ld: t, window: window) }
         }
         Kernels.attentionValues(qkv: qkv, pattern: pattern, batch: b, positions: t, heads: h, dHead: dh, z: z,
                                 small: small, tile: attentionTile)
@@ -50,29 +65,38 @@ extension Backprop {
     ///     single-threaded), longer ones run heads in turn with multi-threaded BLAS on query tiles.
     ///   - inlineLimit: prompts up to this length use inline SIMD products instead of BLAS calls,
     ///     whose setup costs more than such tiny products. Tests force each path with the limits.
+    ///   - capped, softcap: the soft-capped scores saved by the forward pass and the cap: `dS` is
+    ///     multiplied by `1 − (capped / cap)²` before it reaches `dq` and `dk` (`dScores` stays the
+    ///     gradient of the capped scores, `hook_attn_scores`). A sliding window needs nothing here:
+    ///     its masked keys have zero weight, so their `dS` is zero.
     public static func attentionBackward(
         dz: UnsafePointer<Float>, qkv: UnsafePointer<Float>, pattern: UnsafePointer<Float>,
         batch b: Int, positions t: Int, heads h: Int, dHead dh: Int, scale: Float,
         dqkv: UnsafeMutablePointer<Float>,
         dPattern: UnsafeMutablePointer<Float>? = nil, dScores: UnsafeMutablePointer<Float>? = nil,
-        smallLimit: Int = attentionTile, inlineLimit: Int = 24
+        smallLimit: Int = attentionTile, inlineLimit: Int = 24,
+        capped: UnsafePointer<Float>? = nil, softcap: Float? = nil
     ) {
         let d = h * dh
+        let capped = softcap == nil ? nil : capped
+        let inverseCap = softcap.map { 1 / $0 } ?? 0
         func buffers(_ m: Int) -> AttentionHeadBuffers {
             let (bi, hi) = m.quotientAndRemainder(dividingBy: h)
             let offset = bi * t * 3 * d + hi * dh
             return AttentionHeadBuffers(
                 q: qkv + offset, k: qkv + offset + d, v: qkv + offset + 2 * d,
                 dq: dqkv + offset, dk: dqkv + offset + d, dv: dqkv + offset + 2 * d,
-                pattern: pattern + m * t * t, dz: dz + bi * t * d + hi * dh)
+                pattern: pattern + m * t * t, dz: dz + bi * t * d + hi * dh,
+                capped: capped.map { $0 + m * t * t }, inverseCap: inverseCap)
         }
+        let scratchSize = (capped == nil ? 2 : 3) * t * t
         // OpenBLAS runs products of at most 4·65536 multiply-adds on the calling thread, so
         // workers can call it side by side; larger heads go one at a time below.
         if t <= smallLimit && (t <= inlineLimit || t * t * dh <= 262_144) {
             // Heads spread over the cores; each writes its own columns of dqkv.
             Kernels.parallelFor(b * h) { range in
                 // Scratch per worker, not per head: dP and dS [queryPos, keyPos].
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
                 defer { scratch.deallocate() }
                 for m in range {
                     let dP = dPattern.map { $0 + m * t * t } ?? scratch
@@ -82,18 +106,19 @@ extension Backprop {
                     } else {
                         tiledHeadBackward(buffers(m), positions: t, dHead: dh, dModel: d, scale: scale, dP: dP,
                                           fullDP: dPattern != nil, dS: dScores.map { $0 + m * t * t } ?? scratch + t * t,
-                                          rowsInParallel: false)
+                                          rowsInParallel: false, dSCapped: capped == nil ? nil : scratch + 2 * t * t)
                     }
                 }
             }
             return
         }
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
         defer { scratch.deallocate() }
         for m in 0..<(b * h) {
             tiledHeadBackward(buffers(m), positions: t, dHead: dh, dModel: d, scale: scale,
                               dP: dPattern.map { $0 + m * t * t } ?? scratch, fullDP: dPattern != nil,
-                              dS: dScores.map { $0 + m * t * t } ?? scratch + t * t, rowsInParallel: true)
+                              dS: dScores.map { $0 + m * t * t } ?? scratch + t * t, rowsInParallel: true,
+                              dSCapped: capped == nil ? nil : scratch + 2 * t * t)
         }
     }
 
@@ -125,6 +150,17 @@ struct AttentionHeadBuffers {
     /// `[queryPos, keyPos]`.
     let pattern: UnsafePointer<Float>
     let dz: UnsafePointer<Float>
+    /// The soft-capped scores `[queryPos, keyPos]` (`nil` without a soft-cap) and `1 / cap`.
+    var capped: UnsafePointer<Float>? = nil
+    var inverseCap: Float = 0
+
+    /// The soft-cap's derivative at one score, `1 − (capped / cap)²`; 0 at masked (`-inf`) scores.
+    func softcapSlope(_ index: Int) -> Float {
+        let y = capped![index]
+        guard y.isFinite else { return 0 }
+        let u = y * inverseCap
+        return 1 - u * u
+    }
 }
 
 extension Backprop {
@@ -144,7 +180,8 @@ extension Backprop {
             causalSoftmaxBackward(dProbabilities: dP + i * t, probabilities: x.pattern + i * t, queries: 1,
                                   keys: dS == nil ? i + 1 : t, ld: t, queryOffset: i, dScores: ds)
             for j in 0...i {
-                let g = scale * ds[j]
+                var g = scale * ds[j]
+                if x.capped != nil { g = scale * (ds[j] * x.softcapSlope(i * t + j)) }
                 Kernels.axpy(g, x.k + j * ld, x.dq + i * ld, count: dh)
                 Kernels.axpy(g, x.q + i * ld, x.dk + j * ld, count: dh)
             }
@@ -153,11 +190,14 @@ extension Backprop {
 
     /// One head through BLAS, on query tiles that stop at the diagonal (one tile up to 64 tokens).
     ///
-    /// - Parameter rowsInParallel: spread the softmax backward's rows over the cores (when heads
-    ///   run one after another).
+    /// - Parameters:
+    ///   - rowsInParallel: spread the softmax backward's rows over the cores (when heads run one
+    ///     after another).
+    ///   - dSCapped: `[queryPos, keyPos]` scratch for `dS` through the soft-cap (used only with one).
     static func tiledHeadBackward(
         _ x: AttentionHeadBuffers, positions t: Int, dHead dh: Int, dModel d: Int, scale: Float,
-        dP: UnsafeMutablePointer<Float>, fullDP: Bool, dS: UnsafeMutablePointer<Float>, rowsInParallel: Bool
+        dP: UnsafeMutablePointer<Float>, fullDP: Bool, dS: UnsafeMutablePointer<Float>, rowsInParallel: Bool,
+        dSCapped: UnsafeMutablePointer<Float>? = nil
     ) {
         let ld = 3 * d, tile = attentionTile
         for start in stride(from: 0, to: t, by: tile) {
@@ -173,6 +213,15 @@ extension Backprop {
             causalSoftmaxBackward(dProbabilities: dP + range.lowerBound * t, probabilities: x.pattern + range.lowerBound * t,
                                   queries: range.count, keys: t, ld: t, queryOffset: range.lowerBound,
                                   dScores: dS + range.lowerBound * t)
+        }
+        var dS = dS
+        if x.capped != nil, let dSCapped {
+            // Through the soft-cap: dS stays the gradient of the capped scores (hook_attn_scores).
+            for i in 0..<t {
+                for j in 0...i { dSCapped[i * t + j] = dS[i * t + j] * x.softcapSlope(i * t + j) }
+                if i + 1 < t { (dSCapped + i * t + i + 1).update(repeating: 0, count: t - i - 1) }
+            }
+            dS = dSCapped
         }
         for start in stride(from: 0, to: t, by: tile) {
             let rows = min(tile, t - start), keys = start + rows

@@ -1,11 +1,11 @@
 import MechanicTensor
 
 extension Backprop {
-    /// `out[rows, out] = x[rows, in] · W[in, out] + b[out]`: a Conv1D-layout linear layer (HF GPT-2's
-    /// `c_attn`, `c_proj`, `c_fc`), through ``Kernels/linear(_:rows:inFeatures:weight:bias:outFeatures:out:)``.
+    /// `out[rows, out] = x[rows, in] · W[in, out] + b[out]` (no `b` when `bias` is `nil`): a Conv1D-layout
+    /// linear layer (HF GPT-2's `c_attn`, `c_proj`, `c_fc`; other families' transposed `nn.Linear`), through ``Kernels/linear(_:rows:inFeatures:weight:bias:outFeatures:out:)``.
     public static func linearForward(
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outFeatures: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
         out: UnsafeMutablePointer<Float>
     ) {
         Kernels.linear(x, rows: rows, inFeatures: inFeatures, weight: weight, bias: bias, outFeatures: outFeatures, out: out)
@@ -37,7 +37,7 @@ extension Backprop {
         if let dBias { columnSums(dOut, rows: rows, columns: outFeatures, into: dBias) }
     }
 
-    /// The tied unembedding: `logits[rows, vocab] = x[rows, dModel] · wteᵀ`.
+    /// The unembedding: `logits[rows, vocab] = x[rows, dModel] · W_Uᵀ` (`W_U` the token embedding `wte` when tied).
     public static func unembedForward(
         _ x: UnsafePointer<Float>, rows: Int, dim: Int, table: UnsafePointer<Float>, vocab: Int,
         logits: UnsafeMutablePointer<Float>
@@ -45,13 +45,13 @@ extension Backprop {
         Kernels.gemm(transB: true, m: rows, n: vocab, k: dim, a: x, lda: dim, b: table, ldb: dim, c: logits, ldc: vocab)
     }
 
-    /// Backward of ``unembedForward(_:rows:dim:table:vocab:logits:)``: `dx += dLogits · wte`,
-    /// `dwte += dLogitsᵀ · x`. The embedding's own backward adds the gather's share to the same `dwte`.
+    /// Backward of ``unembedForward(_:rows:dim:table:vocab:logits:)``: `dx += dLogits · W_U`,
+    /// `dW_U += dLogitsᵀ · x`. When tied, the embedding's own backward adds the gather's share to the same `dwte`.
     ///
     /// - Parameters:
     ///   - dLogits: `[rows, vocab]`.
     ///   - x: the final layer norm's output `[rows, dModel]`.
-    ///   - table: `wte` `[vocab, dModel]`.
+    ///   - table: `W_U` (`wte` when tied) `[vocab, dModel]`.
     ///   - dx: `[rows, dModel]`, accumulated.
     ///   - dTable: `[vocab, dModel]`, accumulated; `nil` to skip.
     public static func unembedBackward(

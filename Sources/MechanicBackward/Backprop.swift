@@ -1,6 +1,6 @@
 import MechanicTensor
 
-// MechanicBackward: gradients of GPT-2.
+// MechanicBackward: gradients of every supported model family.
 //
 // A gradient run reads top to bottom in three files:
 //   Transformer+TapedForward.swift   the forward pass (the model's arithmetic, kernel for kernel),
@@ -8,12 +8,13 @@ import MechanicTensor
 //   Transformer+Gradients.swift      the public entry points: the loss (or a caller's objective of
 //                                  the logits) and the gradient of the logits;
 //   Transformer+TapedBackward.swift  the backward pass, block by block in reverse.
-// The per-operation kernels are the Backprop+<Op>.swift files, with double-precision twins in
-// NaiveBackprop.swift. GradientHooks.swift holds the hook side: interventions in the forward
+// The per-operation kernels are the Backprop+<Op>.swift files (Backprop+Families.swift for the
+// features beyond GPT-2: RMS norm, activations and gating, rotary, soft-cap, grouped K/V), with
+// double-precision twins in NaiveBackprop.swift and NaiveBackprop+Families.swift. GradientHooks.swift holds the hook side: interventions in the forward
 // pass (an overwritten element passes no gradient upstream) and the activation gradients asked for.
 
-/// The backward pass of GPT-2: one `<op>Forward` / `<op>Backward` pair per operation, in the
-/// manner of llm.c's `train_gpt2.c`.
+/// The backward pass of the transformer: one `<op>Forward` / `<op>Backward` pair per operation,
+/// in the manner of llm.c's `train_gpt2.c`.
 ///
 /// Why raw buffers: the model runs strided views (one head of a fused `qkv` buffer) without
 /// copies, exactly as ``Kernels`` does; the ``Transformer`` gradient entry points do the

@@ -14,7 +14,9 @@ struct ForwardTape {
         var ln1: LayerNormTape
         /// `ln_1` output `[batch, pos, dModel]`: the input of the `qkv` projection.
         var ln1Out: Tensor
-        /// `[batch, pos, 3·dModel]`, after edits of `hook_q/k/v`.
+        /// `[batch, pos, 3·head·dHead]` (keys and values ungrouped to one per query head), what the
+        /// attention reads: after edits of `hook_q/k/v`, QK-norm, the rotary embedding and edits of
+        /// `hook_rot_q/k`.
         var qkv: Tensor
         /// `[batch, head, queryPos, keyPos]`.
         var pattern: Tensor
@@ -22,6 +24,13 @@ struct ForwardTape {
         var z: Tensor
         /// `nil` in attention-only models.
         var mlp: MLP?
+        /// QK-norm of the query and key heads (Qwen3, Gemma 3), rows `[batch, pos, head]`.
+        var qNorm: LayerNormTape? = nil
+        var kNorm: LayerNormTape? = nil
+        /// The soft-capped, masked scores `[batch, head, queryPos, keyPos]` (Gemma 2).
+        var cappedScores: Tensor? = nil
+        /// The norm of the attention output before it joins the residual (Gemma's `ln1_post`).
+        var attnPostNorm: LayerNormTape? = nil
     }
 
     /// An MLP sub-block's saved activations.
@@ -33,6 +42,11 @@ struct ForwardTape {
         var pre: Tensor
         /// `mlp.hook_post` `[batch, pos, dMLP]`, after its edits: the input of `c_proj`.
         var post: Tensor
+        /// Gated MLPs: `mlp.hook_pre_linear` `[batch, pos, dMLP]` (the `up` branch), after its
+        /// edits; `pre` is then the gate.
+        var preLinear: Tensor? = nil
+        /// The norm of the MLP output before it joins the residual (Gemma's `ln2_post`).
+        var postNorm: LayerNormTape? = nil
     }
 
     /// The token ids `[batch, pos]`.
@@ -41,12 +55,18 @@ struct ForwardTape {
     var lnFinal: LayerNormTape
     /// `ln_f` output `[batch, pos, dModel]`: the input of the unembedding.
     var lnFinalOut: Tensor
+    /// The soft-capped logits `[batch, pos, vocab]` (Gemma 2), which the loss overwrites with
+    /// their gradient: the soft-cap's backward reads this copy.
+    var cappedLogits: Tensor? = nil
 }
 
-/// A layer norm's saved intermediates (TransformerLens `hook_normalized` and `hook_scale`).
+/// A norm's saved intermediates (TransformerLens `hook_normalized` and `hook_scale`): layer norm
+/// or RMS norm, over the residual (`[batch, pos, dModel]`) or over each head (`[batch, pos, head, dHead]`).
 struct LayerNormTape {
-    /// `(x − mean) / scale` `[batch, pos, dModel]`.
+    /// `(x − mean) / scale` (RMS norm: `x / scale`) `[batch, pos, dModel]`.
     var normalized: Tensor
-    /// `√(var + eps)` `[batch, pos]`.
+    /// `√(var + eps)` (RMS norm: `√(mean(x²) + eps)`) `[batch, pos]`.
     var scale: Tensor
+    /// Whether this is an RMS norm (no centring, no bias).
+    var rms: Bool
 }

@@ -33,7 +33,7 @@ public enum GradientError: Error, CustomStringConvertible, Equatable {
         case .unsupportedIntervention(let hook, let reason):
             return "\(hook): \(reason)"
         case .unsupportedArchitecture(let type, let feature):
-            return "gradients of \(type) models are not available yet: the backward pass does not differentiate \(feature). Forward runs, hooks and patching work; gradient methods need a GPT-2-architecture model."
+            return "gradients of \(type) models are not available yet: the backward pass does not differentiate \(feature). Forward runs, hooks and activation patching work; use them instead of gradient methods for this model."
         }
     }
 }

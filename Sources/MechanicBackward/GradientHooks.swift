@@ -21,10 +21,12 @@ struct GradientHooks {
     /// Gradients recorded so far, in TransformerLens shapes.
     private(set) var gradients: [HookName: Tensor] = [:]
 
-    /// Hook points whose interventions the backward pass follows. Layer-norm intermediates,
-    /// scores and pattern edits would need a different forward pass and are rejected.
+    /// Hook points whose interventions the backward pass follows. Norm intermediates (`ln1`,
+    /// `ln2`, `ln_final`, QK-norm, Gemma's post-norms), scores and pattern edits would need a
+    /// different forward pass and are rejected; their gradients are still recorded when asked for.
     static let editablePoints: Set<HookPoint> = [
-        .embed, .posEmbed, .residPre, .q, .k, .v, .z, .result, .attnOut, .residMid, .mlpPre, .mlpPost, .mlpOut, .residPost,
+        .embed, .posEmbed, .residPre, .q, .k, .v, .rotQ, .rotK, .z, .result, .attnOut, .residMid,
+        .mlpPre, .mlpPreLinear, .mlpPost, .mlpOut, .residPost,
     ]
 
     /// Validates the requested hooks and every intervention before any work is done.
@@ -41,7 +43,7 @@ struct GradientHooks {
             guard GradientHooks.editablePoints.contains(name.point) else {
                 throw GradientError.unsupportedIntervention(
                     hook: name.description,
-                    reason: "gradient runs follow interventions on the residual stream, embeddings, q/k/v, z, result and MLP hooks only; run the edited model with Transformer.run instead")
+                    reason: "gradient runs follow interventions on the residual stream, embeddings, q/k/v, rot_q/rot_k, z, result, attn_out and MLP hooks only (not on norm scales and normalized values, scores or patterns); run the edited model with Transformer.run instead")
             }
             if case .custom = intervention.action {
                 throw GradientError.unsupportedIntervention(

@@ -7,9 +7,11 @@ import MechanicTokenizer
 /// chosen activations.
 public struct GPT2Gradients: Sendable {
     /// `∂value/∂parameter`, in the weights' own structure (so an optimiser walks both with
-    /// `TransformerWeights.parameterKeyPaths(for:)`). The tied unembedding's gradient is in
-    /// `tokenEmbedding` (gather and unembedding both contribute); `positionEmbedding` rows past
-    /// the batch's length are zero.
+    /// `TransformerWeights.parameterKeyPaths(for:)`), in Mechanic's layout (`[in, out]` weights,
+    /// fused q/k/v columns with grouped keys and values, Gemma's norm gains as `1 + w`, whose
+    /// gradient is that of `w`). A tied unembedding's gradient is in `tokenEmbedding` (gather and
+    /// unembedding both contribute), an untied one's in `unembedding`; `positionEmbedding` rows
+    /// past the batch's length are zero.
     public var weights: TransformerWeights
     /// `∂value/∂activation` at each requested hook, in the hook's TransformerLens shape
     /// (`HookPoint.shape(batch:positions:config:)`), every position of the padded batch.
@@ -70,9 +72,9 @@ extension Transformer {
     ///   - activations: hooks whose gradient to return. Every hook of the model is supported.
     ///   - interventions: edits applied in the forward pass, as in ``Transformer/run(_:logits:capture:interventions:)``.
     ///     Supported: `replace`, `add`, `zero`, `mean` and `patch` on the embeddings, the residual
-    ///     stream, `hook_q/k/v`, `hook_z`, `hook_result`, `hook_attn_out` and the MLP hooks
-    ///     (optionally restricted to heads and positions). An overwritten element passes no
-    ///     gradient upstream.
+    ///     stream, `hook_q/k/v`, `hook_rot_q/k`, `hook_z`, `hook_result`, `hook_attn_out` and the
+    ///     MLP hooks (`hook_pre`, `hook_pre_linear`, `hook_post`, `hook_mlp_out`), optionally
+    ///     restricted to heads and positions. An overwritten element passes no gradient upstream.
     ///   - objective: returns the scalar and its gradient with respect to the logits
     ///     `[batch, pos, vocab]` (every position of the padded batch), same shape.
     /// - Returns: the objective's value and the gradients.

@@ -75,8 +75,7 @@ final class FamilyAnalysesTests: XCTestCase {
         }
     }
 
-    /// Discovery's forward-only methods (SAE, SAE edges, patching, ACDC) run on every family; the
-    /// gradient methods refuse architectures the backward pass does not differentiate, by name.
+    /// Discovery's methods, gradient ones included (attribution patching, HISP), run on every family.
     func testDiscoveryRunsOnEveryFamily() throws {
         for name in Self.families {
             let model = try model(name)
@@ -91,22 +90,70 @@ final class FamilyAnalysesTests: XCTestCase {
             var sae = SAEScoring.Options(sae: SAEConfiguration(inputDimension: c.dModel, hiddenUnits: 8, epochs: 20, seed: 1))
             sae.trainingPrompts = 6
             var options = Discovery.Options(sae: sae)
-            options.methods = [.sae, .saeEdges, .patching, .acdc]
+            options.methods = [.sae, .saeEdges, .patching, .attribution, .hisp, .acdc]
             options.patchingPrompts = 4
             let truth: Set<HeadID> = [HeadID(layer: 1, head: 0)]
             let report = try Discovery.run(model: model, dataset: dataset, groundTruth: truth, options: options)
-            XCTAssertEqual(report.methods.count, 4, name)
+            XCTAssertEqual(report.methods.count, 6, name)
             for method in report.methods {
                 XCTAssertEqual(method.scores.scores.count, c.layers * c.heads, "\(name) \(method.scores.method)")
                 XCTAssertTrue(method.scores.scores.allSatisfy(\.isFinite), "\(name) \(method.scores.method)")
                 XCTAssertNotNil(method.auc)
             }
-            XCTAssertThrowsError(try AttributionPatching.run(model: model, prompts: Array(dataset.positives.prefix(2)),
-                                                             metric: .logitDifference)) { error in
-                guard case GradientError.unsupportedArchitecture(let type, _)? = error as? GradientError else {
-                    return XCTFail("\(name): \(error)")
+            let attribution = try AttributionPatching.run(model: model, prompts: Array(dataset.positives.prefix(2)), metric: .logitDifference)
+            for scores in [attribution.attribution, attribution.gradientTimesActivation] {
+                XCTAssertEqual(scores.scores.count, c.layers * c.heads, name)
+                XCTAssertTrue(scores.scores.allSatisfy { $0.isFinite && $0 >= 0 }, "\(name) \(scores.method)")
+                XCTAssertTrue(scores.scores.contains { $0 > 0 }, "\(name) \(scores.method): all zero")
+            }
+        }
+    }
+
+    /// Attribution patching's score of a head is the first-order change of the metric when its
+    /// `hook_z` moves from the clean to the corrupted run: checked against a central finite
+    /// difference of the metric along that direction, on every family (the gradients come from
+    /// the backward pass; the finite difference from forward runs only).
+    func testAttributionScoresAreTheMetricsFirstOrderChange() throws {
+        for name in Self.families {
+            let model = try model(name)
+            let c = model.config
+            let set = prompts(seed: 17, count: 2)
+            let result = try AttributionPatching.run(model: model, prompts: set, metric: .logitDifference)
+            let scores = result.attribution
+            // The two largest heads of each layer's kind: one in layer 0 (whose change passes through
+            // all of layer 1) and the largest overall.
+            let layer0 = (0..<c.heads).max { scores.scores[$0] < scores.scores[$1] }!
+            let overall = scores.scores.indices.max { scores.scores[$0] < scores.scores[$1] }!
+            let batch = TokenBatch(rows: set.map(\.tokens))
+            let zName = { (layer: Int) in [HookName.z(layer)] }
+            for index in Set([layer0, overall]) {
+                let (layer, head) = index.quotientAndRemainder(dividingBy: c.heads)
+                let clean = try model.run(batch, logits: .none, capture: CaptureSpec(names: zName(layer))).cache[.z(layer)]!
+                let corrupted = try model.run(try ActivationPatching.corruptedBatch(set), logits: .none,
+                                              capture: CaptureSpec(names: zName(layer))).cache[.z(layer)]!
+                // u = z_corrupt − z_clean on this head only, [batch, pos, head, dHead].
+                var direction = Tensor(shape: clean.shape)
+                for row in 0..<(clean.shape[0] * clean.shape[1]) {
+                    for i in 0..<c.dHead {
+                        let at = (row * c.heads + head) * c.dHead + i
+                        direction.storage[at] = corrupted.storage[at] - clean.storage[at]
+                    }
                 }
-                XCTAssertEqual(type, c.modelType)
+                // ε = 1e-2 leaves a curvature error of about 2e-3 of the slope (llama3-mqa); a wrong
+                // derivative anywhere in the backward pass (rotating the gradient by +θ instead of
+                // −θ, say) moves these scores by 3–40%.
+                let epsilon: Float = 1e-2
+                func metric(_ step: Float) throws -> Double {
+                    let shift = Tensor(shape: direction.shape, storage: direction.storage.map { $0 * step })
+                    return try TaskDataset.metricValues(model: model, prompts: set, metric: .logitDifference,
+                                                        interventions: [Intervention(.z(layer), .add(shift))])
+                        .reduce(0.0) { $0 + Double($1) }
+                }
+                let slope = (try metric(epsilon) - metric(-epsilon)) / Double(2 * epsilon)
+                let expected = Float(abs(slope) / Double(set.count))
+                let score = scores.scores[index]
+                XCTAssertGreaterThan(score, 1e-3, "\(name) L\(layer)H\(head): too small to compare")
+                XCTAssertEqual(score, expected, accuracy: 1e-2 * expected + 1e-4, "\(name) L\(layer)H\(head)")
             }
         }
     }
