@@ -72,7 +72,7 @@ extension Backprop {
             let (p, n) = (out + range.lowerBound, range.count)
             switch activation {
             case .geluTanh: Kernels.geluNew(p, count: n)
-            case .geluExact: Kernels.geluExact(p, count: n)
+            case .geluExact: Kernels.geluExactVector(p, count: n)
             case .silu: Kernels.silu(p, count: n)
             case .relu: Kernels.relu(p, count: n)
             }
@@ -142,24 +142,7 @@ extension Backprop {
         }
     }
 
-    /// Keys and values of `kvHeads` heads repeated to one per query head (HF `repeat_kv`):
-    /// `[rows, (head + 2·kvHead)·dHead]` → `[rows, 3·head·dHead]`, query head `i` reading kv head
-    /// `i / (head / kvHead)`. A plain copy, so the values equal the model's own ungrouping.
-    public static func ungroupKeysValues(_ x: UnsafePointer<Float>, rows: Int, heads h: Int, kvHeads kv: Int, dHead dh: Int,
-                                         out: UnsafeMutablePointer<Float>) {
-        let (from, to, group) = ((h + 2 * kv) * dh, 3 * h * dh, h / kv)
-        for row in 0..<rows {
-            let s = x + row * from, o = out + row * to
-            o.update(from: s, count: h * dh)
-            for part in 1...2 {
-                for head in 0..<h {
-                    (o + (part * h + head) * dh).update(from: s + h * dh + ((part - 1) * kv + head / group) * dh, count: dh)
-                }
-            }
-        }
-    }
-
-    /// Backward of ``ungroupKeysValues(_:rows:heads:kvHeads:dHead:out:)``: each kv head's gradient
+    /// Backward of `Kernels.ungroupKeysValues`: each kv head's gradient
     /// is the sum over the query heads of its group, in head order.
     ///
     /// - Parameters:
@@ -180,35 +163,11 @@ extension Backprop {
     }
 }
 
-/// Cosines and sines of a rotary embedding's angles for positions `0..<positions`, `[positions, dims / 2]`.
-///
-/// The model's own table (`RotaryTable` in MechanicModel), computed the same way: angles
-/// `Float(position) · invFreq` rounded to `Float`, cosine and sine in double precision.
-struct RotaryAngles {
-    let cos: [Float]
-    let sin: [Float]
-    let half: Int
-
-    init(_ rotary: Rotary, positions: Int) {
-        let inverse = rotary.inverseFrequencies
-        half = inverse.count
-        var cos = [Float](repeating: 0, count: positions * half), sin = cos
-        for p in 0..<positions {
-            for i in 0..<half {
-                let angle = Double(Float(p) * inverse[i])
-                cos[p * half + i] = Float(Foundation.cos(angle))
-                sin[p * half + i] = Float(Foundation.sin(angle))
-            }
-        }
-        (self.cos, self.sin) = (cos, sin)
-    }
-}
-
 extension Backprop {
     /// Rotary embedding of the queries and keys of a fused `[batch, pos, 3·head·dHead]` buffer,
-    /// in place (the model's `applyRotary`).
+    /// in place (the model's `applyRotary`, with its `RotaryTable`).
     static func rotaryForward(_ qkv: UnsafeMutablePointer<Float>, batch b: Int, positions t: Int, heads h: Int, dHead dh: Int,
-                              rotary: Rotary, angles: RotaryAngles) {
+                              rotary: Rotary, angles: RotaryTable) {
         for part in 0..<2 {
             Kernels.rotary(qkv + part * h * dh, batch: b, positions: t, heads: h, dHead: dh, stride: 3 * h * dh,
                            half: rotary.dims / 2, cos: angles.cos, sin: angles.sin, interleaved: rotary.style == .interleaved)
@@ -219,7 +178,7 @@ extension Backprop {
     /// gradient buffer: a rotation's transpose is the rotation by the negative angle, so the same
     /// kernel runs with the sines negated. Dimensions past `rotary.dims` pass through.
     static func rotaryBackward(_ dqkv: UnsafeMutablePointer<Float>, batch b: Int, positions t: Int, heads h: Int, dHead dh: Int,
-                               rotary: Rotary, angles: RotaryAngles) {
+                               rotary: Rotary, angles: RotaryTable) {
         let negated = angles.sin.map { -$0 }
         for part in 0..<2 {
             Kernels.rotary(dqkv + part * h * dh, batch: b, positions: t, heads: h, dHead: dh, stride: 3 * h * dh,

@@ -207,7 +207,7 @@ extension Transformer {
         // Rotary embedding: the rotation's transpose.
         if let rotary = config.rotary(layer: layer) {
             blockAndRecord([(0, .rotQ(layer)), (1, .rotK(layer))], in: &dqkv, hooks: &hooks)
-            let angles = RotaryAngles(rotary, positions: t)
+            let angles = RotaryTable(rotary, positions: t)
             dqkv.storage.withUnsafeMutableBufferPointer { g in
                 Backprop.rotaryBackward(g.baseAddress!, batch: b, positions: t, heads: h, dHead: dh, rotary: rotary, angles: angles)
             }

@@ -178,7 +178,7 @@ extension Transformer {
         if kv != h {
             let grouped = qkv
             qkv = Tensor(shape: [b, t, 3 * h * dh]) { out in                 // [batch, pos, 3·head·dHead]
-                Backprop.ungroupKeysValues(grouped.storage, rows: b * t, heads: h, kvHeads: kv, dHead: dh, out: out.baseAddress!)
+                Kernels.ungroupKeysValues(grouped.storage, rows: b * t, heads: h, kvHeads: kv, dHead: dh, out: out.baseAddress!)
             }
         }
         for (part, name) in [(0, HookName.q(layer)), (1, .k(layer)), (2, .v(layer))] where hooks.isEdited(name) {
@@ -195,7 +195,7 @@ extension Transformer {
             }
         }
         if let rotary = config.rotary(layer: layer) {
-            let angles = RotaryAngles(rotary, positions: t)
+            let angles = RotaryTable(rotary, positions: t)
             qkv.storage.withUnsafeMutableBufferPointer { buffer in
                 Backprop.rotaryForward(buffer.baseAddress!, batch: b, positions: t, heads: h, dHead: dh, rotary: rotary, angles: angles)
             }

@@ -1,20 +1,21 @@
 import Foundation
 
-/// Cosines and sines of a rotary embedding's angles for positions `0..<positions`.
+/// Cosines and sines of a rotary embedding's angles for positions `0..<positions`; the forward
+/// pass and the taped forward of gradient runs share it.
 ///
 /// Angles are `Float(position) · invFreq` rounded to `Float`, as PyTorch's float32 product
 /// forms them in HF's rotary modules; their cosine and sine are then taken in double precision
 /// and rounded, which is within an ulp of PyTorch's float32 `cos`/`sin`.
-struct RotaryTable: Sendable {
+public struct RotaryTable: Sendable {
     /// Positions a model precomputes at load (2048 × 64 pairs is 1 MB).
     static let precomputedPositions = 2048
     /// Positions covered.
-    let positions: Int
+    public let positions: Int
     /// `[positions, dims / 2]`.
-    let cos: [Float]
-    let sin: [Float]
+    public let cos: [Float]
+    public let sin: [Float]
 
-    init(_ rotary: Rotary, positions: Int) {
+    public init(_ rotary: Rotary, positions: Int) {
         let inverse = rotary.inverseFrequencies
         let half = inverse.count
         var cos = [Float](repeating: 0, count: positions * half)

@@ -274,18 +274,9 @@ extension Tensor {
     /// `i / (head / kvHead)`, as `repeat_interleave` in HF's `repeat_kv`).
     func ungroupedKeysValues(heads h: Int, kvHeads kv: Int, dHead dh: Int) -> Tensor {
         let (b, t) = (shape[0], shape[1])
-        let (from, to, group) = ((h + 2 * kv) * dh, 3 * h * dh, h / kv)
-        return Tensor(shape: [b, t, to]) { out in
+        return Tensor(shape: [b, t, 3 * h * dh]) { out in
             storage.withUnsafeBufferPointer { src in
-                for row in 0..<(b * t) {
-                    let s = src.baseAddress! + row * from, o = out.baseAddress! + row * to
-                    o.update(from: s, count: h * dh)
-                    for part in 1...2 {
-                        for head in 0..<h {
-                            (o + (part * h + head) * dh).update(from: s + h * dh + ((part - 1) * kv + head / group) * dh, count: dh)
-                        }
-                    }
-                }
+                Kernels.ungroupKeysValues(src.baseAddress!, rows: b * t, heads: h, kvHeads: kv, dHead: dh, out: out.baseAddress!)
             }
         }
     }

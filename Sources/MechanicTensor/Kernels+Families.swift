@@ -56,6 +56,23 @@ extension Kernels {
         }
     }
 
+    /// Keys and values of `kvHeads` heads repeated to one per query head (HF `repeat_kv`):
+    /// `[rows, (head + 2·kvHead)·dHead]` → `[rows, 3·head·dHead]`, query head `i` reading kv head
+    /// `i / (head / kvHead)`. Used by the forward pass and the taped forward of gradient runs alike.
+    public static func ungroupKeysValues(_ x: UnsafePointer<Float>, rows: Int, heads h: Int, kvHeads kv: Int, dHead dh: Int,
+                                         out: UnsafeMutablePointer<Float>) {
+        let (from, to, group) = ((h + 2 * kv) * dh, 3 * h * dh, h / kv)
+        for row in 0..<rows {
+            let s = x + row * from, o = out + row * to
+            o.update(from: s, count: h * dh)
+            for part in 1...2 {
+                for head in 0..<h {
+                    (o + (part * h + head) * dh).update(from: s + h * dh + ((part - 1) * kv + head / group) * dh, count: dh)
+                }
+            }
+        }
+    }
+
     /// `max(x, 0)` in place.
     public static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count where !(x[i] > 0) { x[i] = 0 }

@@ -88,7 +88,7 @@ final class FamilyBackpropKernelTests: XCTestCase {
     func testRotaryBackwardIsTheTransposedRotationForFullAndPartialRotary() {
         let (b, t, h, dh) = (2, 7, 3, 8)
         for rotary in [Rotary(dims: 8, theta: 10000), Rotary(dims: 4, theta: 100), Rotary(dims: 8, theta: 500, style: .interleaved)] {
-            let angles = RotaryAngles(rotary, positions: t)
+            let angles = RotaryTable(rotary, positions: t)
             let dqkv = random([b, t, 3 * h * dh])
             var rotated = dqkv
             rotated.storage.withUnsafeMutableBufferPointer {
@@ -120,7 +120,7 @@ final class FamilyBackpropKernelTests: XCTestCase {
             let (rows, dh) = (5, 3)
             let grouped = random([rows, (h + 2 * kv) * dh])
             var ungrouped = Tensor(shape: [rows, 3 * h * dh])
-            Backprop.ungroupKeysValues(grouped.storage, rows: rows, heads: h, kvHeads: kv, dHead: dh, out: &ungrouped.storage)
+            Kernels.ungroupKeysValues(grouped.storage, rows: rows, heads: h, kvHeads: kv, dHead: dh, out: &ungrouped.storage)
             // Query head i reads kv head i / (h / kv).
             for head in 0..<h {
                 for i in 0..<dh {
