@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Mechanic
 
 /// The README's commands on models of other families, end to end through the binary: text through
 /// the folder's own tokenizer (SentencePiece-style Llama, byte-level Qwen2 and GPT-NeoX) to
@@ -76,5 +77,39 @@ final class FamilyCLITests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("model_type is \"bloom\""), refused.stderr)
         XCTAssertFalse(refused.stderr.contains("Fatal"), refused.stderr)
         XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+    }
+}
+
+extension FamilyCLITests {
+    /// `mechanic discover` runs every method on a Llama-family model through its SentencePiece
+    /// tokenizer, from a prompts file (the built-in tasks need GPT-2's vocabulary for their names).
+    func testDiscoverRunsEveryMethodOnALlamaModel() throws {
+        let folder = Self.folder("llama-spm")
+        let tokenizer = try loadTokenizer(folder: folder)
+        // SentencePiece spells a word-initial space into the token ("▁the"), so " the" is two tokens
+        // there and "the" one; try both spellings.
+        let candidates = ["the", "and", "to", "of", "a", "in", "is", "it", "that", "on", "for", "was", "model", "words"]
+        let words = (candidates + candidates.map { " " + $0 }).filter { tokenizer.singleTokenID($0) != nil }
+        guard words.count >= 4 else { return XCTFail("the fixture tokenizer has too few single-token words: \(words)") }
+        var lines: [String] = []
+        for i in 0..<12 {
+            let answer = words[i % words.count], wrong = words[(i + 1) % words.count]
+            let entry: [String: Any] = ["prompt": "When the model reads \(i) words it says", "answer": answer, "wrong": [wrong],
+                                        "positive": i % 2 == 0, "corrupted": "When the model reads \(i) words it says"]
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]), as: UTF8.self))
+        }
+        let task = FileManager.default.temporaryDirectory.appendingPathComponent("mechanic-llama-task-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: task) }
+        try lines.joined(separator: "\n").write(to: task, atomically: true, encoding: .utf8)
+        let result = try runMechanic(["discover", "--model", folder.path, "--task", task.path, "--no-db", "--json",
+                                      "--sae-hidden", "16", "--sae-epochs", "20", "--sae-prompts", "4", "--patching-prompts", "4"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let methods = try XCTUnwrap(report["methods"] as? [[String: Any]])
+        XCTAssertEqual(methods.count, 6, result.stdout)
+        for method in methods {
+            let scores = try XCTUnwrap((method["scores"] as? [String: Any])?["scores"] as? [Double])
+            XCTAssertEqual(scores.count, 2 * 4)
+        }
     }
 }

@@ -165,3 +165,23 @@ extension FamilyParityTests {
         }
     }
 }
+
+extension FamilyParityTests {
+    /// The ordered hook list of every family is frozen in `Tests/Fixtures/families/hook-lists.json`
+    /// (hook names are public API). `MECHANIC_UPDATE_SNAPSHOTS=1` rewrites it after a deliberate change.
+    func testOrderedHookListsAreFrozen() throws {
+        let url = TestPaths.fixtures.appendingPathComponent("families/hook-lists.json")
+        var lists: [String: [String]] = [:]
+        for (name, _) in Self.checkpoints {
+            lists[name] = try CheckpointLoader.load(folder: Self.folder(name)).hookNames.map(\.description)
+        }
+        if ProcessInfo.processInfo.environment["MECHANIC_UPDATE_SNAPSHOTS"] == "1" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try (encoder.encode(lists) + Data("\n".utf8)).write(to: url)
+        }
+        let frozen = try JSONDecoder().decode([String: [String]].self, from: Data(contentsOf: url))
+        XCTAssertEqual(Set(frozen.keys), Set(lists.keys))
+        for (name, list) in lists { XCTAssertEqual(list, frozen[name], name) }
+    }
+}
