@@ -69,13 +69,7 @@ extension Backprop {
         if activation == .geluTanh { return geluForward(x, out: out, count: count) }
         if UnsafePointer(out) != x { out.update(from: x, count: count) }
         Kernels.parallelFor(count, minimumChunk: geluChunk) { range in
-            let (p, n) = (out + range.lowerBound, range.count)
-            switch activation {
-            case .geluTanh: Kernels.geluNew(p, count: n)
-            case .geluExact: Kernels.geluExactVector(p, count: n)
-            case .silu: Kernels.silu(p, count: n)
-            case .relu: Kernels.relu(p, count: n)
-            }
+            activation.apply(out + range.lowerBound, count: range.count)
         }
     }
 

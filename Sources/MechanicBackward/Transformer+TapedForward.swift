@@ -49,19 +49,9 @@ extension Transformer {
         return (tape, logits)
     }
 
-    /// Rejects prompts that do not fit the context or use ids outside the vocabulary (as `run` does).
+    /// Rejects prompts that do not fit the context or use ids outside the vocabulary, as `run` does.
     func checkBatch(_ batch: TokenBatch) throws {
-        for r in 0..<batch.batch {
-            if batch.lengths[r] > config.contextLength {
-                throw ModelError.promptTooLong(row: r, length: batch.lengths[r], contextLength: config.contextLength)
-            }
-            for p in 0..<batch.positions {
-                let id = Int(batch.ids[r * batch.positions + p])
-                if id < 0 || id >= config.vocabSize {
-                    throw ModelError.tokenOutOfRange(row: r, position: p, id: id, vocabSize: config.vocabSize)
-                }
-            }
-        }
+        try validate(batch)
     }
 
     /// `resid_pre(0) = hook_embed + hook_pos_embed`; one fused kernel unless either hook is edited.

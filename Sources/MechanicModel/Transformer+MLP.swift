@@ -26,13 +26,7 @@ extension Transformer {
         hidden.storage.withUnsafeMutableBufferPointer { h in
             let base = h.baseAddress!
             Kernels.parallelFor(h.count, minimumChunk: 1 << 15) { range in
-                let (p, n) = (base + range.lowerBound, range.count)
-                switch activation {
-                case .geluTanh: Kernels.geluNew(p, count: n)
-                case .geluExact: Kernels.geluExactVector(p, count: n)
-                case .silu: Kernels.silu(p, count: n)
-                case .relu: Kernels.relu(p, count: n)
-                }
+                activation.apply(base + range.lowerBound, count: range.count)
             }
             if let linear {
                 linear.storage.withUnsafeBufferPointer { l in Kernels.multiply(l.baseAddress!, into: base, count: h.count) }
@@ -40,5 +34,17 @@ extension Transformer {
         }
         try hooks.visit(.mlpPost(layer), &hidden)
         return linearForward(hidden, w.outWeight, w.outBias)                 // [batch, pos, dModel]
+    }
+}
+
+extension TransformerConfig.Activation {
+    /// The nonlinearity in place on `count` values (the forward pass and gradient runs share it).
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .geluTanh: Kernels.geluNew(x, count: count)
+        case .geluExact: Kernels.geluExactVector(x, count: count)
+        case .silu: Kernels.silu(x, count: count)
+        case .relu: Kernels.relu(x, count: count)
+        }
     }
 }

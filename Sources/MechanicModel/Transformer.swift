@@ -149,7 +149,7 @@ public struct Transformer: Sendable {
 
     /// Rejects prompts that do not fit the context or use ids outside the vocabulary, and
     /// vocabulary selections with ids outside it.
-    func validate(_ batch: TokenBatch, vocabulary: [Int]? = nil) throws {
+    public func validate(_ batch: TokenBatch, vocabulary: [Int]? = nil) throws {
         if let bad = vocabulary?.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw ModelError.vocabularyOutOfRange(id: bad, vocabSize: config.vocabSize)
         }

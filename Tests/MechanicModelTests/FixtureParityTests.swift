@@ -19,13 +19,7 @@ final class FixtureParityTests: XCTestCase {
     }
 
     func batch(_ file: SafetensorsFile, ids: String = "input_ids", mask: String? = nil) throws -> TokenBatch {
-        let shape = file.info(ids)!.shape
-        let flat = try file.int64Array(ids).map(Int.init)
-        let lengths = try mask.map { m in
-            let values = try file.int64Array(m)
-            return (0..<shape[0]).map { r in (0..<shape[1]).reduce(0) { $0 + Int(values[r * shape[1] + $1]) } }
-        } ?? Array(repeating: shape[1], count: shape[0])
-        return TokenBatch(rows: (0..<shape[0]).map { r in Array(flat[(r * shape[1])..<(r * shape[1] + lengths[r])]) })
+        try fixtureBatch(file, ids: ids, mask: mask)
     }
 
     func testEveryHookAndTheLogitsMatchHuggingFace() throws {

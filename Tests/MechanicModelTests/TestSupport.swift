@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import MechanicModel
+import MechanicSafetensors
 import MechanicTensor
 import MechanicTokenizer
 
@@ -52,4 +53,16 @@ func XCTAssertClose(_ a: Tensor?, _ b: Tensor?, tolerance: Float, _ message: Str
     guard a.shape == b.shape else { return XCTFail("shape \(a.shape) ≠ \(b.shape) \(message)", file: file, line: line) }
     let diff = a.maxAbsDifference(b)
     XCTAssertLessThanOrEqual(diff, tolerance, "max |Δ| \(diff) \(message)", file: file, line: line)
+}
+
+/// The batch of a fixture's `input_ids` (I64 `[batch, pos]`), each row cut to its `mask` length
+/// when an attention mask is named.
+func fixtureBatch(_ file: SafetensorsFile, ids: String = "input_ids", mask: String? = nil) throws -> TokenBatch {
+    let shape = file.info(ids)!.shape
+    let flat = try file.int64Array(ids).map(Int.init)
+    let lengths = try mask.map { m in
+        let values = try file.int64Array(m)
+        return (0..<shape[0]).map { r in (0..<shape[1]).reduce(0) { $0 + Int(values[r * shape[1] + $1]) } }
+    } ?? Array(repeating: shape[1], count: shape[0])
+    return TokenBatch(rows: (0..<shape[0]).map { r in Array(flat[(r * shape[1])..<(r * shape[1] + lengths[r])]) })
 }
