@@ -145,11 +145,7 @@ struct DiscoverCommand: ParsableCommand {
         let (data, _) = try ExportCommand.render(result, of: report, format: format, selection: .top(report.groundTruth?.count ?? 10),
                                                  color: .score, showMLPs: false, modelPath: modelPath,
                                                  caption: "\(report.task) · \(result.scores.method)", run: nil)
-        do {
-            try data.write(to: URL(fileURLWithPath: (file as NSString).expandingTildeInPath), options: .atomic)
-        } catch {
-            throw CLIError("cannot write --diagram \(file): \(error.localizedDescription)")
-        }
+        try OutputFile.write(data, to: file)
         if !json { printError("circuit diagram → \(file)") }
     }
 

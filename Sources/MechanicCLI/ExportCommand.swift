@@ -78,15 +78,8 @@ struct ExportCommand: ParsableCommand {
                                             showMLPs: showMLPs, maxEdges: maxEdges, modelPath: record.info.modelPath, caption: "run \(id) · \(report.task) · \(chosen)",
                                             run: id)
         let destination = out ?? "run-\(id)-\(chosen).\(format.rawValue)"
-        if destination == "-" {
-            FileHandle.standardOutput.write(data)
-            return
-        }
-        do {
-            try data.write(to: URL(fileURLWithPath: (destination as NSString).expandingTildeInPath), options: .atomic)
-        } catch {
-            throw CLIError("cannot write \(destination): \(error.localizedDescription)")
-        }
+        try OutputFile.write(data, to: destination)
+        if destination == "-" { return }
         printError("wrote \(destination) (\(graph.nodes.count) nodes, \(graph.edges.count) edges)")
     }
 

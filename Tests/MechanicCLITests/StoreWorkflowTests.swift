@@ -90,6 +90,47 @@ final class StoreWorkflowTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("has no method \"acdc\""), unknown.stderr)
     }
 
+    /// Export writes through a symbolic link to its target and into a named pipe as it is, instead of
+    /// renaming a regular file over them (which made `--out /dev/null` replace the device, as root);
+    /// a folder is refused with one line.
+    func testExportNeverReplacesLinksPipesOrFolders() throws {
+        XCTAssertEqual(try discover().status, 0)
+        let real = dir.appendingPathComponent("real.dot"), link = dir.appendingPathComponent("link.dot")
+        try Data("old".utf8).write(to: real)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: real)
+        let viaLink = try mechanic(["export", "1", "--db", db, "--format", "dot", "--out", link.path])
+        XCTAssertEqual(viaLink.status, 0, viaLink.stderr)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link.path), real.path)
+        XCTAssertTrue(String(decoding: try Data(contentsOf: real), as: UTF8.self).hasPrefix("digraph"))
+
+        let fifo = dir.appendingPathComponent("pipe.dot").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        final class Box: @unchecked Sendable { var data = Data() }
+        let received = Box()
+        let reader = DispatchGroup()
+        reader.enter()
+        DispatchQueue.global().async {
+            received.data = FileHandle(forReadingAtPath: fifo)?.readDataToEndOfFile() ?? Data()
+            reader.leave()
+        }
+        let viaPipe = try mechanic(["export", "1", "--db", db, "--format", "dot", "--out", fifo])
+        XCTAssertEqual(viaPipe.status, 0, viaPipe.stderr)
+        if reader.wait(timeout: .now() + 30) == .timedOut {
+            // Nothing wrote into the pipe (it was replaced): unblock the reader and fail.
+            FileHandle(forWritingAtPath: fifo)?.closeFile()
+            XCTFail("export did not write into the named pipe")
+        }
+        XCTAssertTrue(String(decoding: received.data, as: UTF8.self).hasPrefix("digraph"))
+        var status = stat()
+        XCTAssertEqual(stat(fifo, &status), 0)
+        XCTAssertEqual(status.st_mode & S_IFMT, S_IFIFO, "the pipe was replaced by a regular file")
+
+        let folder = try mechanic(["export", "1", "--db", db, "--format", "dot", "--out", dir.path])
+        XCTAssertNotEqual(folder.status, 0)
+        XCTAssertTrue(folder.stderr.contains("it is a folder"), folder.stderr)
+        XCTAssertEqual(folder.stderr.split(separator: "\n").count, 1, folder.stderr)
+    }
+
     func testAKilledDiscoverRunResumesWithTheMethodsItLacks() throws {
         let binary = Bundle.main.bundleURL.appendingPathComponent("mechanic")
         let process = Process()
