@@ -39,18 +39,7 @@ final class FixtureParityTests: XCTestCase {
     }
 
     func testPaddedBatchMatchesHuggingFaceWithAttentionMask() throws {
-        let folder = TestPaths.model("tiny-f32")
-        let model = try CheckpointLoader.load(folder: folder)
-        let expected = try SafetensorsFile(path: folder.appendingPathComponent("expected-padded.safetensors").path)
-        let input = try batch(expected, mask: "attention_mask")
-        XCTAssertTrue(input.isPadded)
-        let logits = try model.run(input).logits!
-        let reference = try expected.tensor("logits")
-        for r in 0..<input.batch {
-            let mine = logits.realPositions(row: r, length: input.lengths[r])
-            let theirs = reference.realPositions(row: r, length: input.lengths[r])
-            XCTAssertLessThanOrEqual(zip(mine, theirs).map { abs($0 - $1) }.max()!, Self.tolerance, "row \(r)")
-        }
+        try assertPaddedBatchMatchesHuggingFace(folder: TestPaths.model("tiny-f32"), tolerance: Self.tolerance)
     }
 
     func testConfigsAreReadAsWritten() throws {

@@ -66,3 +66,19 @@ func fixtureBatch(_ file: SafetensorsFile, ids: String = "input_ids", mask: Stri
     } ?? Array(repeating: shape[1], count: shape[0])
     return TokenBatch(rows: (0..<shape[0]).map { r in Array(flat[(r * shape[1])..<(r * shape[1] + lengths[r])]) })
 }
+
+/// A right-padded batch (`expected-padded.safetensors`: `input_ids`, `attention_mask`, HF's
+/// `logits`) gives HF's logits at every real position of every row.
+func assertPaddedBatchMatchesHuggingFace(folder: URL, tolerance: Float, file: StaticString = #filePath, line: UInt = #line) throws {
+    let model = try CheckpointLoader.load(folder: folder)
+    let expected = try SafetensorsFile(path: folder.appendingPathComponent("expected-padded.safetensors").path)
+    let input = try fixtureBatch(expected, mask: "attention_mask")
+    XCTAssertTrue(input.isPadded, file: file, line: line)
+    let logits = try model.run(input).logits!
+    let reference = try expected.tensor("logits")
+    for r in 0..<input.batch {
+        let mine = logits.realPositions(row: r, length: input.lengths[r])
+        let theirs = reference.realPositions(row: r, length: input.lengths[r])
+        XCTAssertLessThanOrEqual(zip(mine, theirs).map { abs($0 - $1) }.max()!, tolerance, "row \(r)", file: file, line: line)
+    }
+}
