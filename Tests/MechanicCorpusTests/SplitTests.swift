@@ -9,8 +9,11 @@ final class SplitTests: XCTestCase {
         XCTAssertTrue(heldOut.allSatisfy { CorpusSplit.of(prompt: $0.prompt) == .heldOut })
         XCTAssertTrue(train.allSatisfy { CorpusSplit.of(prompt: $0) == .train })
         XCTAssertTrue(train.isDisjoint(with: heldOut.map(\.prompt)))
-        // Every family is represented in the held-out split.
-        XCTAssertEqual(Set(heldOut.map(\.kind)), Set(TaskFamilyKind.allCases))
+        // Every family of the mixture is represented in the held-out split.
+        XCTAssertEqual(Set(heldOut.map(\.kind)), Set(TaskFamilyKind.allCases.filter { CorpusMix.standard.weight(of: $0) > 0 }))
+        let v2 = CorpusGenerator(seed: 1, mix: .version2, split: .heldOut).documents(2_000)
+        XCTAssertTrue(v2.allSatisfy { CorpusSplit.of(prompt: $0.prompt) == .heldOut })
+        XCTAssertEqual(Set(v2.map(\.kind)), Set(TaskFamilyKind.allCases.filter { CorpusMix.version2.weight(of: $0) > 0 }))
     }
 
     func testHeldOutSplitSharesTheVocabulary() {

@@ -14,7 +14,8 @@ final class TaskFamilyTests: XCTestCase {
         XCTAssertEqual(TaskFamilyKind.allCases.map(\.family.kind), TaskFamilyKind.allCases)
         XCTAssertEqual(
             TaskFamilyKind.allCases.map(\.rawValue),
-            ["ioi", "greater_than", "docstring", "induction", "filler"]
+            ["ioi", "greater_than", "docstring", "induction", "filler",
+             "ioi_story", "greater_than_story", "docstring_varied", "narrative"]
         )
         for kind in TaskFamilyKind.allCases {
             XCTAssertTrue(samples(kind, 50).allSatisfy { $0.kind == kind })

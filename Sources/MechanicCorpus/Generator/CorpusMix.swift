@@ -33,6 +33,13 @@ public struct CorpusMix: Sendable, Equatable, Codable {
         .ioi: 0.45, .greaterThan: 0.10, .docstring: 0.10, .induction: 0.20, .filler: 0.15,
     ])
 
+    /// Corpus v2 (reference models v2): IOI inside narratives 30 %, narrative text 40 %,
+    /// greater-than and docstring with varied positions 15 % each. Repeated token spans for
+    /// induction are added at the token level (`RepeatDocuments`), not drawn from this mix.
+    public static let version2 = try! CorpusMix([
+        .ioiStory: 0.30, .narrative: 0.40, .greaterThanStory: 0.15, .docstringVaried: 0.15,
+    ])
+
     /// Only one family, for task-specific corpora and tests.
     public static func only(_ kind: TaskFamilyKind) -> CorpusMix {
         try! CorpusMix([kind: 1])

@@ -23,6 +23,11 @@ public enum TaskFamilyKind: String, CaseIterable, Codable, Sendable, Comparable 
     case docstring
     case induction
     case filler
+    // Corpus v2 (appended, so v1 mixtures draw exactly the documents they always drew).
+    case ioiStory = "ioi_story"
+    case greaterThanStory = "greater_than_story"
+    case docstringVaried = "docstring_varied"
+    case narrative
 
     /// The family that generates this kind's text.
     public var family: any TaskFamily {
@@ -32,6 +37,10 @@ public enum TaskFamilyKind: String, CaseIterable, Codable, Sendable, Comparable 
         case .docstring: DocstringFamily()
         case .induction: InductionFamily()
         case .filler: FillerFamily()
+        case .ioiStory: IOIStoryFamily()
+        case .greaterThanStory: GreaterThanStoryFamily()
+        case .docstringVaried: DocstringVariedFamily()
+        case .narrative: NarrativeFamily()
         }
     }
 
