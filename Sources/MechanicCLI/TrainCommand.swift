@@ -14,8 +14,8 @@ struct TrainCommand: ParsableCommand {
         Checkpoints are written every few hundred steps; --resume continues an interrupted run exactly.
 
         Examples:
-          swift run -c release mechanic train --recipe mechanic-mini
-          swift run -c release mechanic train --recipe mechanic-attn-only-4l --out /tmp/attn --resume
+          swift run -c release mechanic train --recipe mechanic-6l
+          swift run -c release mechanic train --recipe mechanic-attn-only-6l --out /tmp/attn --resume
           swift run -c release mechanic train --recipe smoke --out /tmp/smoke
         """
     )

@@ -1,6 +1,7 @@
 import Foundation
 import MechanicCorpus
 import MechanicModel
+import MechanicTensor
 import MechanicTokenizer
 
 /// Everything that makes one of Mechanic's reference models: architecture, corpus, vocabulary
@@ -23,6 +24,9 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
     public var mix: CorpusMix
     public var vocabularySize: Int
     public var settings: TrainingSettings
+    /// Corpus v2: the share of training and held-out tokens that are `RepeatDocuments`
+    /// (token-level repeated spans for induction); nil for v1 recipes, which have none.
+    public var repeatShare: Double? = nil
 
     /// The GPT-2 configuration for a vocabulary of `vocabularySize` tokens.
     public func config(vocabularySize: Int, eos: Int) -> TransformerConfig {
@@ -60,7 +64,53 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
             schedule: LearningRateSchedule(peak: 3e-3, minimum: 3e-4, warmupSteps: 5, totalSteps: 20),
             clipNorm: 1, evaluationInterval: 10, evaluationWindows: 4, checkpointInterval: 10, seed: 1))
 
-    public static let all: [ReferenceRecipe] = [.mini, .attentionOnly4L, .smoke]
+    /// Reference model v2 with MLPs (GPT-2 architecture), deep enough for the previous-token →
+    /// induction and duplicate-token → S-inhibition → name-mover chains, trained on corpus v2.
+    public static let sixLayer = ReferenceRecipe(
+        name: "mechanic-6l", summary: "6-layer GPT-2 (8 heads, d_model 256, MLPs) trained on corpus v2 (IOI stories, narratives, repeated spans)",
+        layers: 6, heads: 8, dModel: 256, contextLength: 256, attentionOnly: false,
+        corpusSeed: 2026, trainingBytes: 24_000_000, heldOutBytes: 400_000, mix: .version2, vocabularySize: 2048,
+        settings: TrainingSettings(
+            steps: 1800, batchSize: 8, sequenceLength: 256,
+            schedule: LearningRateSchedule(peak: 2e-3, minimum: 2e-4, warmupSteps: 150, totalSteps: 1800),
+            clipNorm: 1, evaluationInterval: 100, evaluationWindows: 16, checkpointInterval: 250, seed: 11),
+        repeatShare: 0.25)
+
+    /// Reference model v2 without MLPs, in the style of TransformerLens `attn-only-*l`.
+    public static let attentionOnly6L = ReferenceRecipe(
+        name: "mechanic-attn-only-6l", summary: "6-layer attention-only transformer (8 heads, d_model 256) trained on corpus v2",
+        layers: 6, heads: 8, dModel: 256, contextLength: 256, attentionOnly: true,
+        corpusSeed: 2026, trainingBytes: 24_000_000, heldOutBytes: 400_000, mix: .version2, vocabularySize: 2048,
+        settings: TrainingSettings(
+            steps: 1800, batchSize: 8, sequenceLength: 256,
+            schedule: LearningRateSchedule(peak: 2e-3, minimum: 2e-4, warmupSteps: 150, totalSteps: 1800),
+            clipNorm: 1, evaluationInterval: 100, evaluationWindows: 16, checkpointInterval: 250, seed: 11),
+        repeatShare: 0.25)
+
+    /// A 2-layer attention-only probe on corpus v2, minutes to train: whether the corpus and the
+    /// trainer teach induction at all, apart from how many tokens a 6-layer model needs.
+    public static let probe2L = ReferenceRecipe(
+        name: "probe-2l", summary: "2-layer attention-only probe (8 heads, d_model 128) on corpus v2",
+        layers: 2, heads: 8, dModel: 128, contextLength: 256, attentionOnly: true,
+        corpusSeed: 2026, trainingBytes: 24_000_000, heldOutBytes: 400_000, mix: .version2, vocabularySize: 2048,
+        settings: TrainingSettings(
+            steps: 1500, batchSize: 8, sequenceLength: 256,
+            schedule: LearningRateSchedule(peak: 2e-3, minimum: 2e-4, warmupSteps: 100, totalSteps: 1500),
+            clipNorm: 1, evaluationInterval: 100, evaluationWindows: 16, checkpointInterval: 250, seed: 11),
+        repeatShare: 0.25)
+
+    /// The probe with four fifths of its tokens in repeat documents: does dense repetition teach induction?
+    public static let probe2LDense: ReferenceRecipe = {
+        var r = probe2L
+        r.name = "probe-2l-dense"
+        r.summary = "2-layer attention-only probe on corpus v2 with 80% of tokens in repeat documents"
+        r.repeatShare = 0.8
+        r.settings.steps = 800
+        r.settings.schedule.totalSteps = 800
+        return r
+    }()
+
+    public static let all: [ReferenceRecipe] = [.sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .mini, .attentionOnly4L, .smoke]
 
     public static func named(_ name: String) -> ReferenceRecipe? {
         all.first { $0.name == name || $0.name == "mechanic-" + name }
@@ -85,6 +135,32 @@ public struct PreparedCorpus: Sendable {
         tokenizer = try GPT2Tokenizer(vocabulary: built.vocab, merges: built.merges)
         training = tokenizer.encode(trainText)
         heldOut = tokenizer.encode(heldOutText)
+        if let share = recipe.repeatShare, share > 0 {
+            let repeats = RepeatDocuments(vocabularySize: tokenizer.vocabularySize, excluded: [tokenizer.eosID])
+            training = Self.interleave(training, repeats: repeats, share: share, eos: tokenizer.eosID, seed: recipe.corpusSeed)
+            heldOut = Self.interleave(heldOut, repeats: repeats, share: share, eos: tokenizer.eosID, seed: ~recipe.corpusSeed)
+        }
+    }
+
+    /// `stream`'s documents with repeat documents inserted after them until those make up `share`
+    /// of the tokens; each repeat document takes its text pieces from the stream's documents.
+    static func interleave(_ stream: [Int], repeats: RepeatDocuments, share: Double, eos: Int, seed: UInt64) -> [Int] {
+        let documents = stream.split(separator: eos, omittingEmptySubsequences: true).map(Array.init)
+        var rng = SeededRandom(seed: seed ^ 0x5EED_2E9E_A7ED_0001)
+        var out: [Int] = []
+        out.reserveCapacity(Int(Double(stream.count) / (1 - min(share, 0.9))) + 1024)
+        var repeated = 0
+        for document in documents {
+            out += document
+            out.append(eos)
+            while Double(repeated) < share * Double(out.count) {
+                let doc = repeats.document(text: documents, using: &rng)
+                repeated += doc.count + 1
+                out += doc
+                out.append(eos)
+            }
+        }
+        return out
     }
 
     /// Writes `vocab.json` and `merges.txt` into `folder`; returns their URLs.
