@@ -47,7 +47,9 @@ struct TaskBuilder {
 
 /// Every built-in task, by command-line name.
 public enum TaskRegistry {
-    public static let all: [any CircuitTask] = [IOITask(), GreaterThanTask(), DocstringTask(), InductionTask()]
+    /// The v1 tasks first (the shipped reference models' cards score these), then corpus v2's.
+    public static let all: [any CircuitTask] = [IOITask(), GreaterThanTask(), DocstringTask(), InductionTask(),
+                                                IOIStoryTask(), RandomInductionTask()]
 
     public static var names: [String] { all.map(\.name) }
 

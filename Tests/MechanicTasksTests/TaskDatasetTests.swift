@@ -98,6 +98,59 @@ final class TaskDatasetTests: XCTestCase {
         }
     }
 
+    func testIOIStoryPromptsHaveAlignedABCTwins() throws {
+        for (label, tokenizer) in try tokenizers() {
+            let data = try IOIStoryTask().dataset(tokenizer: tokenizer, count: 40, seed: 1, prependBOS: true)
+            XCTAssertEqual(data.positives.count, 40)
+            XCTAssertEqual(data.negatives.count, 40)
+            for (p, n) in zip(data.positives, data.negatives) {
+                // S is repeated, IO appears once, and the answer is IO; the ABC twin replaces S2 with a name
+                // absent from the clean prompt, token for token.
+                XCTAssertGreaterThanOrEqual(p.tokens.filter { $0 == p.wrongAnswers[0] }.count, 2, "\(label): \(p.text)")
+                XCTAssertEqual(p.tokens.filter { $0 == p.answers[0] }.count, 1, "\(label): \(p.text)")
+                let corrupted = try XCTUnwrap(p.corruptedTokens)
+                XCTAssertEqual(corrupted.count, p.tokens.count)
+                let changed = p.tokens.indices.filter { p.tokens[$0] != corrupted[$0] }
+                XCTAssertFalse(changed.isEmpty)
+                XCTAssertTrue(changed.allSatisfy { p.tokens[$0] == p.wrongAnswers[0] }, "\(label): only S mentions change")
+                XCTAssertEqual(Set(changed.map { corrupted[$0] }).count, 1)
+                XCTAssertFalse(p.tokens.contains(corrupted[changed[0]]))
+                XCTAssertEqual(p.tokens.first, tokenizer.bosID)
+                XCTAssertEqual(CorpusSplit.of(prompt: p.text), .heldOut)
+                // Negatives are ABC: the answer and the wrong name each appear once.
+                XCTAssertEqual(n.tokens.filter { $0 == n.answers[0] }.count, 1, "\(label): \(n.text)")
+            }
+            let again = try IOIStoryTask().dataset(tokenizer: tokenizer, count: 40, seed: 1, prependBOS: true)
+            XCTAssertEqual(again, data)
+            // With a distractor, a complete episode with other names comes first.
+            let withDistractor = try IOIStoryTask(distractor: true).dataset(tokenizer: tokenizer, count: 10, seed: 1, prependBOS: true)
+            for p in withDistractor.positives {
+                let firstSentenceEnd = try XCTUnwrap(p.text.range(of: ". ")).upperBound
+                XCTAssertFalse(p.text[..<firstSentenceEnd].isEmpty)
+                XCTAssertGreaterThan(p.text.count, 40, p.text)
+            }
+        }
+    }
+
+    func testRandomInductionDrawsFromTheWholeVocabulary() throws {
+        for (label, tokenizer) in try tokenizers() {
+            let data = try RandomInductionTask().dataset(tokenizer: tokenizer, count: 20, seed: 4, prependBOS: true)
+            for p in data.positives {
+                // The token after the last one's most recent earlier occurrence (in the first copy) is the answer.
+                let last = p.tokens.last!
+                let earlier = try XCTUnwrap(p.tokens.dropLast().lastIndex(of: last), "\(label): \(p.tokens)")
+                XCTAssertEqual(p.tokens[earlier + 1], p.answers[0], label)
+                XCTAssertFalse(p.wrongAnswers.contains(p.answers[0]))
+                XCTAssertEqual(p.corruptedTokens?.count, p.tokens.count)
+                XCTAssertEqual(p.tokens.first, tokenizer.bosID)
+                XCTAssertFalse(p.tokens.dropFirst().contains(tokenizer.eosID))
+            }
+            // Runs come from the whole vocabulary, not a word list.
+            let drawn = Set(data.positives.flatMap { $0.tokens.dropFirst() })
+            XCTAssertTrue(drawn.contains { id in !Lexicon.inductionWords.contains { tokenizer.singleTokenID(" " + $0) == id } })
+        }
+    }
+
     func testUserFileTasksAndErrors() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tasks-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -123,7 +176,7 @@ final class TaskDatasetTests: XCTestCase {
         XCTAssertThrowsError(try FileTask(url: file).dataset(tokenizer: tokenizer, prependBOS: true))
         XCTAssertThrowsError(try FileTask(url: dir.appendingPathComponent("none.jsonl")).dataset(tokenizer: tokenizer, prependBOS: true))
         XCTAssertThrowsError(try TaskRegistry.named("frobnicate")) {
-            XCTAssertEqual($0 as? TaskError, .unknownTask("frobnicate", known: ["ioi", "greater-than", "docstring", "induction"]))
+            XCTAssertEqual($0 as? TaskError, .unknownTask("frobnicate", known: ["ioi", "greater-than", "docstring", "induction", "ioi-story", "induction-random"]))
         }
     }
 
