@@ -60,13 +60,42 @@ public enum GroundTruth {
             return values.reduce(0, +) / Float(max(1, values.count))
         }
         let full = try value(Set(all))
+        let batch = TokenBatch(rows: prompts.map(\.tokens))
+        /// The mean metric with `kept` alone unablated, recomputed from `layer` on: `residual` is the
+        /// stream entering `layer` under ablations that agree with `kept` below it. Bit-identical to
+        /// `value(kept)`, which recomputes every layer.
+        func value(_ kept: Set<HeadID>, from layer: Int, residual: Tensor) throws -> Float {
+            var interventions: [Intervention] = []
+            for l in layer..<c.layers {
+                let heads = (0..<c.heads).filter { !kept.contains(HeadID(layer: l, head: $0)) }
+                if !heads.isEmpty { interventions.append(Intervention(.z(l), heads: heads, .patch(source))) }
+            }
+            let logits = try model.run(batch, fromLayer: layer, residual: residual, logits: .last, interventions: interventions).logits!
+            let vocab = c.vocabSize
+            var total: Float = 0
+            logits.storage.withUnsafeBufferPointer { all in
+                for (i, prompt) in prompts.enumerated() {
+                    total += metric.value(logits: UnsafeBufferPointer(rebasing: all[(i * vocab)..<((i + 1) * vocab)]), prompt: prompt)
+                }
+            }
+            return total / Float(max(1, prompts.count))
+        }
         var kept = Set(all)
         var round = 0
         while kept.count > 1 {
             round += 1
+            // The streams entering each layer with the current ablations, so a candidate removal in
+            // layer l recomputes only layers l and later.
+            var ablations: [Intervention] = []
+            for l in 0..<c.layers {
+                let heads = (0..<c.heads).filter { !kept.contains(HeadID(layer: l, head: $0)) }
+                if !heads.isEmpty { ablations.append(Intervention(.z(l), heads: heads, .patch(source))) }
+            }
+            let streams = try model.run(batch, logits: .none, capture: CaptureSpec(where: { $0.point == .residPre }),
+                                        interventions: ablations).cache
             var best: (head: HeadID, value: Float)?
             for head in kept.sorted() {
-                let v = try value(kept.subtracting([head]))
+                let v = try value(kept.subtracting([head]), from: head.layer, residual: streams[.residPre(head.layer)]!)
                 if best == nil || v > best!.value { best = (head, v) }
             }
             progress?(all.count - kept.count + 1, all.count)

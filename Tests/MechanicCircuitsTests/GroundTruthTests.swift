@@ -58,4 +58,35 @@ final class GroundTruthTests: XCTestCase {
             }
         }
     }
+
+    /// The elimination recomputes only the layers after each candidate; a plain greedy loop over
+    /// full forward passes must pick the same heads in the same order.
+    func testEliminationEqualsGreedyOverFullRuns() throws {
+        let deeper = TransformerConfig(layers: 3, heads: 3, dModel: 12, contextLength: 48, vocabSize: 25, innerDimension: 8)
+        let model = try Transformer(config: deeper, weights: .random(config: deeper, seed: 9, std: 0.6))
+        var rng = SeededRandom(seed: 2)
+        var prompts = (0..<8).map { i in
+            TaskPrompt(text: "", tokens: (0..<(5 + i % 3)).map { _ in Int(rng.next() % 25) }, answers: [3], wrongAnswers: [4])
+        }
+        let logits = try TaskDataset.metricValues(model: model, prompts: prompts, metric: .logitDifference)
+        for i in prompts.indices where logits[i] < 0 { prompts[i].answers = [4]; prompts[i].wrongAnswers = [3] }
+        let circuit = try GroundTruth.derive(model: model, task: "t", prompts: prompts, metric: .logitDifference, retain: 0.7)
+        let all = HeadID.all(layers: 3, heads: 3)
+        func value(_ kept: Set<HeadID>) throws -> Float {
+            try Faithfulness.evaluate(model: model, prompts: prompts, metric: .logitDifference, circuit: kept, randomTrials: 0).circuit
+        }
+        let full = try value(Set(all))
+        var kept = Set(all)
+        while kept.count > 1 {
+            var best: (head: HeadID, value: Float)?
+            for head in kept.sorted() {
+                let v = try value(kept.subtracting([head]))
+                if best == nil || v > best!.value { best = (head, v) }
+            }
+            guard let best, best.value >= 0.7 * full else { break }
+            kept.remove(best.head)
+        }
+        XCTAssertEqual(circuit.headSet, kept)
+        XCTAssertLessThan(kept.count, all.count, "the test exercises at least one removal")
+    }
 }
