@@ -14,6 +14,13 @@ public enum HeadTypes {
         /// Mean attention from a second-half token to the token after its earlier copy.
         public var induction: [Float]
 
+        public init(heads: [HeadID], previousToken: [Float], duplicateToken: [Float], induction: [Float]) {
+            self.heads = heads
+            self.previousToken = previousToken
+            self.duplicateToken = duplicateToken
+            self.induction = induction
+        }
+
         /// The strongest role of each head whose score passes `threshold`.
         public func roles(threshold: Float = 0.4) -> [HeadID: String] {
             var roles: [HeadID: String] = [:]

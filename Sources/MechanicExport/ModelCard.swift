@@ -18,6 +18,25 @@ public struct ModelCard: Codable, Equatable, Sendable {
     public var headTypes: HeadTypes.Scores
     /// How the numbers were made, so tests can reproduce them: prompts asked for per task and seeds.
     public var evaluation: Evaluation
+    /// Canonical-mechanism checks (cards since reference models v2).
+    public var mechanisms: Mechanisms? = nil
+    /// Ground truth v2: role-based circuits (`circuits` holds the greedy minimal sets).
+    public var roleCircuits: [GroundTruth.Circuit]? = nil
+    /// Each circuit procedure re-run on several prompt seeds.
+    public var stability: [CircuitStability]? = nil
+
+    public struct Mechanisms: Codable, Equatable, Sendable {
+        public var induction: InductionMechanism.Report
+        public var ioi: IOIMechanism.Report
+
+        public init(induction: InductionMechanism.Report, ioi: IOIMechanism.Report) {
+            self.induction = induction
+            self.ioi = ioi
+        }
+
+        /// Every check, induction first.
+        public var checks: [MechanismCheck] { induction.checks + ioi.checks }
+    }
 
     public struct Evaluation: Codable, Equatable, Sendable {
         public var scorePrompts: Int
@@ -93,7 +112,7 @@ public struct ModelCard: Codable, Equatable, Sendable {
         repeated word beats the run's others); greater-than: more probability on later years than
         on earlier ones.
 
-        ## Ground-truth circuits
+        \(mechanismsMarkdown())## Ground-truth circuits\(roleCircuits == nil ? "" : ": greedy minimal sets (second ground truth, `circuits/<task>.minimal.json`)")
 
         Derived by `mechanic card` with Mechanic's own causal procedure: greedy backward elimination
         under mean ablation. Starting from every head, it repeatedly removes the head whose
@@ -111,7 +130,7 @@ public struct ModelCard: Codable, Equatable, Sendable {
             ### \(c.task)
 
             \(c.heads.count) heads, kept ≥ \(String(format: "%.0f%%", 100 * c.retain)) of the metric on \(c.prompts) prompts
-            (file: `circuits/\(c.task).json`).
+            (file: `circuits/\(c.task)\(roleCircuits == nil ? "" : ".minimal").json`).
 
             | | mean metric |
             |---|---:|
@@ -129,11 +148,13 @@ public struct ModelCard: Codable, Equatable, Sendable {
             }
             md += "\n"
         }
+        md += stabilityMarkdown()
         return md
     }
 
     private func mixDescription() -> String {
-        TaskFamilyKind.allCases.map { "\($0.rawValue) \(String(format: "%.0f%%", 100 * recipe.mix.probability(of: $0)))" }
+        TaskFamilyKind.allCases.filter { recipe.mix.weight(of: $0) > 0 }.map { "\($0.rawValue) \(String(format: "%.0f%%", 100 * recipe.mix.probability(of: $0)))" }
             .joined(separator: ", ")
+            + (recipe.repeatShare.map { String(format: " of the text documents, plus token-level repeated spans making up %.0f%% of all tokens", 100 * $0) } ?? "")
     }
 }

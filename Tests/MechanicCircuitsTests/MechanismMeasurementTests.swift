@@ -1,0 +1,64 @@
+import XCTest
+@testable import MechanicCircuits
+import MechanicCorpus
+import MechanicModel
+import MechanicTasks
+import MechanicTensor
+import MechanicTokenizer
+
+/// The canonical-check measurements run on any model and label roles by their stated thresholds
+/// (the checks themselves are asserted on the shipped models in ReferenceModelTests).
+final class MechanismMeasurementTests: XCTestCase {
+    static let tokenizer: GPT2Tokenizer = {
+        let text = CorpusGenerator(seed: 3, mix: .version2).text(minimumBytes: 300_000)
+        let built = try! VocabularyBuilder.build(from: text, size: 1800, required: VocabularyBuilder.standardRequired)
+        return try! GPT2Tokenizer(vocabulary: built.vocab, merges: built.merges)
+    }()
+
+    func model(layers: Int = 2) throws -> Transformer {
+        let config = TransformerConfig(layers: layers, heads: 2, dModel: 16, contextLength: 256, vocabSize: Self.tokenizer.vocabularySize,
+                                       innerDimension: 32, bosTokenID: Self.tokenizer.bosID, eosTokenID: Self.tokenizer.eosID)
+        return try Transformer(config: config, weights: .random(config: config, seed: 5, std: 0.3))
+    }
+
+    func testInductionMeasurementCoversEveryCellThatFits() throws {
+        let small = try model()
+        let report = try InductionMechanism.measure(model: small, tokenizer: Self.tokenizer, lengths: [4, 200], offsets: [0, 3], perCell: 2, seed: 1)
+        XCTAssertEqual(report.runs.map(\.length), [4], "n = 200 does not fit a 256-token context twice and is left out")
+        XCTAssertEqual(report.induction.count, 4)
+        XCTAssertTrue((report.induction + report.previousToken).allSatisfy { $0 >= 0 && $0 <= 1 })
+        if let previous = report.previousTokenHead {
+            XCTAssertLessThan(previous.layer, report.inductionHead.layer, "the previous-token head is before the induction head")
+        } else {
+            XCTAssertEqual(report.inductionHead.layer, 0)
+        }
+        XCTAssertEqual(try InductionMechanism.measure(model: small, tokenizer: Self.tokenizer, lengths: [4], offsets: [0], perCell: 2, seed: 1).induction,
+                       try InductionMechanism.measure(model: small, tokenizer: Self.tokenizer, lengths: [4], offsets: [0], perCell: 2, seed: 1).induction)
+    }
+
+    func testIOIRolesFollowTheirThresholds() throws {
+        let report = try IOIMechanism.measure(model: try model(layers: 3), tokenizer: Self.tokenizer, count: 12, seed: 2)
+        XCTAssertGreaterThan(report.prompts, 0)
+        let s = report.scores
+        for head in report.roles.nameMovers {
+            let i = s.heads.firstIndex(of: head)!
+            XCTAssertTrue(s.endToIO[i] >= 0.4 && s.endToIO[i] >= 3 * s.endToS1[i] && s.directIOMinusS[i] > 0)
+        }
+        for head in report.roles.duplicateToken { XCTAssertGreaterThanOrEqual(s.duplicateToken[s.heads.firstIndex(of: head)!], 0.3) }
+        // Constructed scores: a textbook chain gets every role.
+        let heads = HeadID.all(layers: 3, heads: 1)
+        let textbook = IOIMechanism.HeadScores(heads: heads, duplicateToken: [0.6, 0, 0], inductionAtS2: [0, 0, 0],
+                                               endToS2: [0, 0.5, 0], endToS2OnABC: [0, 0.1, 0], endToIO: [0, 0, 0.7],
+                                               endToS1: [0, 0, 0.1], directIOMinusS: [0, 0, 2], patchEffect: [0.1, 0.2, 0.5])
+        let roles = IOIMechanism.roles(textbook)
+        XCTAssertEqual(roles.duplicateToken, [heads[0]])
+        XCTAssertEqual(roles.sInhibition, [heads[1]])
+        XCTAssertEqual(roles.nameMovers, [heads[2]])
+        XCTAssertEqual(RoleCircuits.ioi(IOIMechanism.Report(prompts: 1, scores: textbook, roles: roles, names: [],
+                                                            sInhibitionThroughNameMoverQueries: nil, checks: [])).map(\.head), heads)
+        // S-inhibition must attend less on ABC twins and come after a duplicate-token head.
+        var flat = textbook
+        flat.endToS2OnABC = [0, 0.6, 0]
+        XCTAssertTrue(IOIMechanism.roles(flat).sInhibition.isEmpty)
+    }
+}
