@@ -15,8 +15,14 @@ the median is reported.
 
 Prints a JSON object to stdout and a human-readable line per engine to stderr.
 
+The shape can be set to match a reference recipe, e.g. mechanic-6l
+(`--layers 6 --context 256 --vocab 2048 --batch 8 --seq 256`) or, with
+`--attn-only`, mechanic-attn-only-6l (every block's MLP and its LayerNorm
+replaced by nothing, as Mechanic's attention-only blocks have none).
+
 Usage:
     python3 scripts/bench_training_pytorch.py [--threads 2] [--budget 6] [--batch 16] [--seq 64] [--sdpa]
+        [--layers 4] [--heads 8] [--d-model 256] [--vocab 2000] [--context 64] [--attn-only]
 """
 
 import argparse
@@ -37,10 +43,22 @@ SHAPE = dict(n_layer=4, n_head=8, n_embd=256, vocab_size=2000, n_positions=64)
 WARMUP, MIN_STEPS = 2, 3
 
 
-def build(attn, seed):
+class NoMLP(torch.nn.Module):
+    """An attention-only block's missing MLP: adds nothing to the residual stream."""
+
+    def forward(self, x):
+        return torch.zeros_like(x)
+
+
+def build(attn, seed, attn_only=False):
     torch.manual_seed(seed)
     cfg = GPT2Config(**SHAPE, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, attn_implementation=attn)
-    return GPT2LMHeadModel(cfg).train()
+    model = GPT2LMHeadModel(cfg)
+    if attn_only:
+        for block in model.transformer.h:
+            block.ln_2 = torch.nn.Identity()
+            block.mlp = NoMLP()
+    return model.train()
 
 
 def time_steps(model, ids, budget):
@@ -69,8 +87,15 @@ def main():
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seq", type=int, default=64)
     parser.add_argument("--sdpa", action="store_true", help="also time attn_implementation='sdpa'")
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=8)
+    parser.add_argument("--d-model", type=int, default=256)
+    parser.add_argument("--vocab", type=int, default=2000)
+    parser.add_argument("--context", type=int, default=64)
+    parser.add_argument("--attn-only", action="store_true", help="no MLPs (and no LayerNorm before them)")
     args = parser.parse_args()
-    assert args.seq <= SHAPE["n_positions"], "--seq must fit the context (64)"
+    SHAPE.update(n_layer=args.layers, n_head=args.heads, n_embd=args.d_model, vocab_size=args.vocab, n_positions=args.context)
+    assert args.seq <= SHAPE["n_positions"], f"--seq must fit the context ({SHAPE['n_positions']})"
 
     torch.set_num_threads(args.threads)
     transformers.logging.set_verbosity_error()
@@ -78,10 +103,10 @@ def main():
     ids = torch.randint(0, SHAPE["vocab_size"], (args.batch, args.seq), generator=gen)
     report = {"loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
               "torch": torch.__version__, "transformers": transformers.__version__,
-              "threads": args.threads, "model": dict(SHAPE), "batch": args.batch, "seq": args.seq,
+              "threads": args.threads, "model": dict(SHAPE, attn_only=args.attn_only), "batch": args.batch, "seq": args.seq,
               "results": {}}
     for attn in ["eager"] + (["sdpa"] if args.sdpa else []):
-        r = time_steps(build(attn, seed=0), ids, args.budget)
+        r = time_steps(build(attn, seed=0, attn_only=args.attn_only), ids, args.budget)
         report["results"][f"pytorch-{attn}"] = r
         print(f"pytorch-{attn:6s} {args.batch} x {args.seq}: {r['median_s'] * 1e3:8.2f} ms/step "
               f"{r['tokens_per_s']:10.0f} tok/s ({r['steps']} steps, loss {r['loss']})", file=sys.stderr)

@@ -66,9 +66,10 @@ def main():
     results = pathlib.Path(args.results)
     if results.exists():
         for row in json.loads(results.read_text()):
-            trials = (row.get("saeTrials") or {}).get("sae")
-            if trials:
-                sae_auc[(row["model"], row["report"]["task"])] = (np.mean(trials), np.std(trials, ddof=1))
+            for key in ["sae", "sae@minimal"]:
+                trials = (row.get("saeTrials") or {}).get(key)
+                if trials:
+                    sae_auc[(row["model"], row["report"]["task"], key)] = (np.mean(trials), np.std(trials, ddof=1))
 
     classifiers = {
         "linear": lambda: make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000)),
@@ -82,7 +83,7 @@ def main():
                 continue
             config = json.loads((folder / "config.json").read_text())
             heads_per_layer = config["n_head"]
-            for truth_file in sorted(circuits.glob("*.json")):
+            for truth_file in sorted(f for f in circuits.glob("*.json") if not f.name.endswith(".minimal.json")):
                 task = truth_file.stem
                 capture = pathlib.Path(scratch) / f"{folder.name}-{task}.safetensors"
                 done = subprocess.run([args.mechanic, "sae", "capture", "--model", str(folder), "--task", task, "--count", str(args.count),
@@ -91,18 +92,25 @@ def main():
                     sys.exit(f"mechanic sae capture failed on {folder.name} × {task}: {done.stderr.strip()}")
                 tensors = load_file(str(capture))
                 positive, negative = tensors["positive"], tensors["negative"]
-                truth = np.zeros(positive.shape[1], bool)
-                for entry in json.loads(truth_file.read_text())["heads"]:
-                    truth[entry["head"]["layer"] * heads_per_layer + entry["head"]["head"]] = True
-                row = [folder.name, task, str(int(truth.sum()))]
-                for name, classifier in classifiers.items():
-                    accuracy = head_accuracies(positive, negative, classifier, args.seed)
-                    row += [f"{accuracy[truth].mean():.2f}", f"{accuracy[~truth].mean():.2f}", f"{roc_auc(accuracy, truth):.3f}"]
-                    print(f"{folder.name} {task} {name}: circuit {accuracy[truth].mean():.2f}, others {accuracy[~truth].mean():.2f}, "
-                          f"AUC {roc_auc(accuracy, truth):.3f}", file=sys.stderr, flush=True)
-                mean_sd = sae_auc.get((folder.name, task))
-                row.append(f"{mean_sd[0]:.3f} ± {mean_sd[1]:.3f}" if mean_sd else "-")
-                lines.append("| " + " | ".join(row) + " |")
+                accuracies = {name: head_accuracies(positive, negative, classifier, args.seed) for name, classifier in classifiers.items()}
+                # Both ground truths: role-based (<task>.json) and greedy minimal (<task>.minimal.json) when present.
+                minimal_file = circuits / f"{task}.minimal.json"
+                for label, path, sae_key in [("role", truth_file, "sae"), ("minimal", minimal_file, "sae@minimal")]:
+                    if not path.exists():
+                        continue
+                    truth = np.zeros(positive.shape[1], bool)
+                    for entry in json.loads(path.read_text())["heads"]:
+                        truth[entry["head"]["layer"] * heads_per_layer + entry["head"]["head"]] = True
+                    if truth.all() or not truth.any():
+                        continue
+                    row = [folder.name, task, label, str(int(truth.sum()))]
+                    for name, accuracy in accuracies.items():
+                        row += [f"{accuracy[truth].mean():.2f}", f"{accuracy[~truth].mean():.2f}", f"{roc_auc(accuracy, truth):.3f}"]
+                        print(f"{folder.name} {task} {label} {name}: circuit {accuracy[truth].mean():.2f}, others {accuracy[~truth].mean():.2f}, "
+                              f"AUC {roc_auc(accuracy, truth):.3f}", file=sys.stderr, flush=True)
+                    mean_sd = sae_auc.get((folder.name, task, sae_key))
+                    row.append(f"{mean_sd[0]:.3f} ± {mean_sd[1]:.3f}" if mean_sd else "-")
+                    lines.append("| " + " | ".join(row) + " |")
 
     text = f"""# Do the circuit's heads behave differently on positives? (the SAE method's premise)
 
@@ -121,8 +129,11 @@ how varied a head's outputs are), not the premise at work.
 logistic regression (C 1), forest = random forest (100 trees). Regenerate with
 `python3 scripts/sae_premise_check.py` after `swift build -c release`.
 
-| model | task | circuit | linear: circuit acc | linear: other acc | linear AUC | forest: circuit acc | forest: other acc | forest AUC | SAE node AUC (10 trials) |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
+Each task is scored against both ground truths: the role-based circuit (`circuits/<task>.json`) and
+the greedy minimal set (`circuits/<task>.minimal.json`).
+
+| model | task | ground truth | circuit | linear: circuit acc | linear: other acc | linear AUC | forest: circuit acc | forest: other acc | forest AUC | SAE node AUC (10 trials) |
+|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
 """ + "\n".join(lines) + "\n"
     out = pathlib.Path(args.out)
     tmp = out.with_suffix(out.suffix + ".tmp")

@@ -9,7 +9,9 @@ struct ResultsCommand: ParsableCommand {
         abstract: "Run every method on every reference model and task with a ground-truth circuit; write results.md and results.json.",
         discussion: """
         Looks for model folders under --models that hold circuits/<task>.json (written by \
-        `mechanic card`), runs `discover` on each with the same settings, and writes one table.
+        `mechanic card`), runs `discover` on each with the same settings, and writes one table. \
+        Every AUC is given against both ground truths: the role-based circuit (circuits/<task>.json) \
+        and, where the card derived one, the greedy minimal set (circuits/<task>.minimal.json).
 
         Example:
           swift run -c release mechanic results --models artifacts/models --out artifacts
@@ -27,8 +29,12 @@ struct ResultsCommand: ParsableCommand {
     struct Row: Codable {
         var model: String
         var report: DiscoveryReport
-        /// ROC AUC of the SAE node and edge methods in each trial (trial 0 is the report's own).
+        /// ROC AUC of the SAE node and edge methods in each trial (trial 0 is the report's own);
+        /// keys ending "@minimal" are against the minimal ground truth.
         var saeTrials: [String: [Double]]?
+        /// The greedy minimal ground truth and each method's ROC AUC against it.
+        var minimalTruth: [HeadID]?
+        var minimalAUC: [String: Double]?
     }
 
     func validate() throws {
@@ -37,12 +43,16 @@ struct ResultsCommand: ParsableCommand {
 
     /// The SAE methods' AUCs over `trials` SAEs, each with its own seed and its own training
     /// prompts (the dataset shuffled), as the reference code's 10 trials.
-    func saeTrials(model: Transformer, dataset: TaskDataset, l1: Float, truth: Set<HeadID>, first: DiscoveryReport) throws -> [String: [Double]] {
+    func saeTrials(model: Transformer, dataset: TaskDataset, l1: Float, truth: Set<HeadID>, minimal: Set<HeadID>?,
+                   first: DiscoveryReport) throws -> [String: [Double]] {
         var aucs: [String: [Double]] = [:]
-        for m in first.methods where m.scores.method.hasPrefix("sae") { aucs[m.scores.method] = [m.auc ?? .nan] }
+        for m in first.methods where m.scores.method.hasPrefix("sae") {
+            aucs[m.scores.method] = [m.auc ?? .nan]
+            if let minimal { aucs[m.scores.method + "@minimal"] = [Self.auc(m.scores, minimal)] }
+        }
         func record(_ scores: HeadScores, as name: String) {
-            aucs[name, default: []].append(
-                CircuitEvaluation.rocAUC(scores: scores.scores, labels: scores.heads.map { truth.contains($0) }) ?? .nan)
+            aucs[name, default: []].append(Self.auc(scores, truth))
+            if let minimal { aucs[name + "@minimal", default: []].append(Self.auc(scores, minimal)) }
         }
         // Capture the head outputs once; each trial reorders them as it would reorder the prompts
         // (the scores are set-based, so the order matters only for which prompts train the SAE).
@@ -74,6 +84,10 @@ struct ResultsCommand: ParsableCommand {
         return aucs
     }
 
+    static func auc(_ scores: HeadScores, _ truth: Set<HeadID>) -> Double {
+        CircuitEvaluation.rocAUC(scores: scores.scores, labels: scores.heads.map { truth.contains($0) }) ?? .nan
+    }
+
     func run() throws {
         threads.apply()
         let root = URL(fileURLWithPath: (models as NSString).expandingTildeInPath)
@@ -86,7 +100,7 @@ struct ResultsCommand: ParsableCommand {
             let model = try CheckpointLoader.load(folder: folder)
             let tokenizer = try GPT2Tokenizer(folder: folder)
             let files = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("circuits").path)
-                .filter { $0.hasSuffix(".json") }.sorted()
+                .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".minimal.json") }.sorted()
             for file in files {
                 let taskName = String(file.dropLast(5))
                 guard let task = try? TaskRegistry.named(taskName) else { continue }
@@ -94,9 +108,13 @@ struct ResultsCommand: ParsableCommand {
                 let dataset = try task.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: model)
                 let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path)
                 let options = Discovery.Options(sae: SAEScoring.Options(sae: SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: task.saeL1, seed: seed)))
+                let minimalFile = folder.appendingPathComponent("circuits/\(taskName).minimal.json")
+                let minimal = FileManager.default.fileExists(atPath: minimalFile.path) ? try GroundTruthFile.heads(minimalFile.path) : nil
                 let report = try Discovery.run(model: model, dataset: dataset, groundTruth: truth, options: options)
+                let minimalAUC = minimal.map { m in Dictionary(report.methods.map { ($0.scores.method, Self.auc($0.scores, m)) }, uniquingKeysWith: { first, _ in first }) }
                 rows.append(Row(model: folder.lastPathComponent, report: report,
-                                saeTrials: try saeTrials(model: model, dataset: dataset, l1: task.saeL1, truth: truth, first: report)))
+                                saeTrials: try saeTrials(model: model, dataset: dataset, l1: task.saeL1, truth: truth, minimal: minimal, first: report),
+                                minimalTruth: minimal?.sorted(), minimalAUC: minimalAUC))
             }
         }
         let outFolder = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)
@@ -112,19 +130,21 @@ struct ResultsCommand: ParsableCommand {
         var md = """
         # Circuit discovery on Mechanic's reference models
 
-        Node-level ROC AUC of each method's head scores against the model's ground-truth circuit
-        (`circuits/<task>.json`, from `mechanic card`), precision and recall of its top-|circuit|
-        heads, the share of the task metric those heads keep alone (mean ablation), and runtime.
+        Node-level ROC AUC of each method's head scores against the model's role-based ground-truth
+        circuit (`circuits/<task>.json`, from `mechanic card`) and against its greedy minimal set
+        (`circuits/<task>.minimal.json`), precision and recall of its top-|circuit| heads (role-based),
+        the share of the task metric those heads keep alone (mean ablation), and runtime.
         Regenerate with `swift run -c release mechanic results`.
 
-        | model | task | circuit | method | ROC AUC | precision | recall | kept | seconds |
-        |---|---|---:|---|---:|---:|---:|---:|---:|
+        | model | task | circuit (role / minimal) | method | ROC AUC (role) | ROC AUC (minimal) | precision | recall | kept | seconds |
+        |---|---|---:|---|---:|---:|---:|---:|---:|---:|
 
         """
         for row in rows {
             for m in row.report.methods {
-                md += "| \(row.model) | \(row.report.task) | \(row.report.groundTruth?.count ?? 0) | \(m.scores.method) | "
+                md += "| \(row.model) | \(row.report.task) | \(row.report.groundTruth?.count ?? 0) / \(row.minimalTruth.map { String($0.count) } ?? "-") | \(m.scores.method) | "
                 md += (m.auc.map { String(format: "%.3f", $0) } ?? "-") + " | "
+                md += (row.minimalAUC?[m.scores.method].map { String(format: "%.3f", $0) } ?? "-") + " | "
                 md += (m.match.map { String(format: "%.2f | %.2f", $0.precision, $0.recall) } ?? "- | -") + " | "
                 md += (m.faithfulness.map { String(format: "%.0f%%", 100 * $0.recovered) } ?? "-") + " | "
                 md += String(format: "%.2f", m.scores.seconds) + " |\n"
@@ -143,8 +163,10 @@ struct ResultsCommand: ParsableCommand {
         head output scaled to unit length before the SAE, so heads with large outputs do not
         dominate the reconstruction loss.
 
-        | model | task | circuit | sae (node) | sae-edges | best trial (node) | sae (node), unit-length outputs |
-        |---|---|---:|---:|---:|---:|---:|
+        Against the role-based ground truth, then (last column) the node method against the minimal set.
+
+        | model | task | circuit | sae (node) | sae-edges | best trial (node) | sae (node), unit-length outputs | sae (node) vs minimal |
+        |---|---|---:|---:|---:|---:|---:|---:|
 
         """
         for row in rows {
@@ -156,7 +178,7 @@ struct ResultsCommand: ParsableCommand {
                 return String(format: "%.3f ± %.3f", mean, sd)
             }
             md += "| \(row.model) | \(row.report.task) | \(row.report.groundTruth?.count ?? 0) | \(stat(trials["sae"])) | \(stat(trials["sae-edges"])) | "
-            md += (trials["sae"]?.max().map { String(format: "%.3f", $0) } ?? "-") + " | \(stat(trials["sae-normalized"])) |\n"
+            md += (trials["sae"]?.max().map { String(format: "%.3f", $0) } ?? "-") + " | \(stat(trials["sae-normalized"])) | \(stat(trials["sae@minimal"])) |\n"
         }
         return md
     }
