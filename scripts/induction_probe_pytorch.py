@@ -9,11 +9,15 @@ every document a repeat document. Every 100 steps it prints the training loss an
 second-copy accuracy on BOS + R + R (R 10 random tokens). If PyTorch does not learn induction
 here either, a Mechanic model that does not is short of data or steps, not broken.
 
+`--layout prefix-repeat` trains instead on the textbook layout (packed blocks of 0–20 random
+tokens, then R, then R again, R of 5–40 tokens), where nearly half the tokens are predictable by
+induction.
+
 Seeded (torch and random seed 0); 2 threads; about 2.5 minutes on the 2-core VM.
 
-    python3 scripts/induction_probe_pytorch.py
+    python3 scripts/induction_probe_pytorch.py [--layout repeat-documents|prefix-repeat]
 """
-import math, random, time, torch
+import argparse, math, random, time, torch
 from transformers import GPT2Config, GPT2LMHeadModel
 torch.set_num_threads(2); torch.manual_seed(0); random.seed(0)
 V, T, B, STEPS = 2048, 256, 8, 800
@@ -27,8 +31,15 @@ def doc():
                 d += [random.randrange(V - 1) for _ in range(random.randint(1, 100))]
             d += span
     return d
+def textbook():
+    n = random.randint(5, 40); r = [random.randrange(V - 1) for _ in range(n)]
+    return [random.randrange(V - 1) for _ in range(random.randint(0, 20))] + r + r
+parser = argparse.ArgumentParser(description="2-layer attention-only induction probe")
+parser.add_argument("--layout", choices=["repeat-documents", "prefix-repeat"], default="repeat-documents")
+layout = parser.parse_args().layout
+make = doc if layout == "repeat-documents" else textbook
 stream = []
-while len(stream) < 2_000_000: stream += doc() + [V - 1]
+while len(stream) < 2_000_000: stream += make() + [V - 1]
 stream = torch.tensor(stream)
 class NoMLP(torch.nn.Module):
     def forward(self, x): return torch.zeros_like(x)

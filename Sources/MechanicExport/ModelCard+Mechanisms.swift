@@ -40,6 +40,7 @@ extension ModelCard {
         previous-token head \(m.induction.previousTokenHead.map(\.description) ?? "none").
 
         """
+        md += "\n"
         guard let roleCircuits else { return md }
         md += """
         ## Ground-truth circuits: role-based (ground truth v2, `circuits/<task>.json`)
