@@ -37,8 +37,8 @@ struct CardCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
-        guard (1...100_000).contains(prompts) else { throw ValidationError("--prompts must be between 1 and 100000") }
-        guard (2...10_000).contains(circuitPrompts) else { throw ValidationError("--circuit-prompts must be between 2 and 10000") }
+        try OptionLimits.check(prompts, 1...OptionLimits.prompts, "--prompts")
+        try OptionLimits.check(circuitPrompts, 2...10_000, "--circuit-prompts")
         guard retain > 0 && retain <= 1 else { throw ValidationError("--retain must be in (0, 1]") }
         guard (0...1).contains(minAccuracy) else { throw ValidationError("--min-accuracy must be in [0, 1]") }
         guard (1...10).contains(stabilitySeeds) else { throw ValidationError("--stability-seeds must be between 1 and 10") }

@@ -76,7 +76,7 @@ struct DiscoverCommand: ParsableCommand {
 
     func validate() throws {
         _ = try parsedMethods()
-        if count < 2 { throw ValidationError("--count must be at least 2.") }
+        try OptionLimits.check(count, 2...OptionLimits.prompts, "--count")
         if patchingPrompts < 1 || saePrompts < 2 { throw ValidationError("--patching-prompts ≥ 1 and --sae-prompts ≥ 2.") }
         if let diagram, ExportCommand.Format(rawValue: (diagram as NSString).pathExtension.lowercased()) == nil {
             throw ValidationError("--diagram \(diagram): the extension picks the format; use .svg, .png, .pdf, .dot or .json.")

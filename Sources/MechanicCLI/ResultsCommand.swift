@@ -39,6 +39,7 @@ struct ResultsCommand: ParsableCommand {
 
     func validate() throws {
         if trials < 1 { throw ValidationError("--trials must be at least 1.") }
+        try OptionLimits.check(count, 2...OptionLimits.prompts, "--count")
     }
 
     /// The SAE methods' AUCs over `trials` SAEs, each with its own seed and its own training

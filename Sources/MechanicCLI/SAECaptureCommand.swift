@@ -31,7 +31,7 @@ extension SAECommand {
         @OptionGroup var threads: ThreadOptions
 
         func validate() throws {
-            if count < 1 { throw ValidationError("--count must be at least 1.") }
+            try OptionLimits.check(count, 1...OptionLimits.prompts, "--count")
             let parent = URL(fileURLWithPath: (out as NSString).expandingTildeInPath).deletingLastPathComponent().path
             var isFolder: ObjCBool = false
             if !FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) || !isFolder.boolValue {

@@ -56,7 +56,7 @@ struct SAECommand: ParsableCommand {
         }
 
         func validate() throws {
-            if prompts < 2 { throw ValidationError("--prompts must be at least 2 (one positive, one negative).") }
+            try OptionLimits.check(prompts, 2...OptionLimits.prompts, "--prompts")
             if let topK, topK < 1 || topK > hidden { throw ValidationError("--top-k must be between 1 and --hidden.") }
             if let problem = SAEConfiguration(inputDimension: 1, hiddenUnits: hidden, l1Coefficient: l1 ?? 0.02, learningRate: learningRate,
                                               epochs: epochs).problem() {

@@ -62,7 +62,7 @@ struct SinksCommand: ParsableCommand {
         if let task, !TaskRegistry.names.contains(task) {
             throw ValidationError("unknown task \"\(task)\"; tasks: \(TaskRegistry.names.joined(separator: ", ")).")
         }
-        if count < 1 { throw ValidationError("--count must be at least 1.") }
+        try OptionLimits.check(count, 1...OptionLimits.prompts, "--count")
     }
 
     func run() throws {

@@ -46,6 +46,7 @@ struct TasksCommand: ParsableCommand {
         @Flag(name: .customLong("no-prepend-bos")) var noBOS = false
 
         func validate() throws {
+            try OptionLimits.check(count, 1...OptionLimits.prompts, "--count")
             if !TaskRegistry.names.contains(task) {
                 throw ValidationError("unknown task \"\(task)\"; tasks: \(TaskRegistry.names.joined(separator: ", ")).")
             }

@@ -38,7 +38,8 @@ extension TasksCommand {
             if !TaskRegistry.names.contains(task) {
                 throw ValidationError("unknown task \"\(task)\"; tasks: \(TaskRegistry.names.joined(separator: ", ")).")
             }
-            if count < 1 || examples < 0 { throw ValidationError("--count must be at least 1 and --examples at least 0.") }
+            try OptionLimits.check(count, 1...OptionLimits.prompts, "--count")
+            if examples < 0 { throw ValidationError("--examples must be at least 0.") }
         }
 
         func run() throws {

@@ -30,6 +30,12 @@ struct TrainingBench: ParsableCommand {
         guard layers > 0, heads > 0, dModel % heads == 0, vocab > 1, batch > 0, seq > 1, seq <= contextLength else {
             throw ValidationError("need positive sizes, --d-model divisible by --heads, and 1 < --seq ≤ --context.")
         }
+        let bytes = OptionLimits.trainingBytes(layers: layers, heads: heads, dModel: dModel, vocab: vocab, context: contextLength,
+                                               attentionOnly: attentionOnly, batch: batch, seq: seq)
+        guard bytes <= 16 * 1_073_741_824 else {
+            throw ValidationError(String(format: "this shape needs about %.0f GB for one training step; choose one under 16 GB.", bytes / 1_073_741_824))
+        }
+        if !(seconds > 0 && seconds <= 3600) { throw ValidationError("--seconds must be in (0, 3600].") }
     }
 
     func run() throws {

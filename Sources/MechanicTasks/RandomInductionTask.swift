@@ -49,13 +49,13 @@ public struct RandomInductionTask: CircuitTask {
             return (clean, corrupted, run[answerIndex], run.enumerated().filter { $0.offset != answerIndex }.map(\.element))
         }
         var rng = SeededRandom(seed: seed)
-        let positives = (0..<count).map { _ in
+        let positives = (0..<max(0, count)).map { _ in
             let d = draw(&rng)
             return TaskPrompt(text: text(d.clean), tokens: d.clean, answers: [d.answer], wrongAnswers: d.others,
                               corruptedText: text(d.corrupted), corruptedTokens: d.corrupted)
         }
         rng = SeededRandom(seed: seed &+ 1)
-        let negatives = (0..<count).map { _ in
+        let negatives = (0..<max(0, count)).map { _ in
             let d = draw(&rng)
             return TaskPrompt(text: text(d.corrupted), tokens: d.corrupted, answers: [d.answer], wrongAnswers: d.others)
         }

@@ -116,6 +116,13 @@ final class CLITests: XCTestCase {
             (["inspect", "--model", Self.repository.path], "config.json"),
             (["bench", "--shapes", "8by16"], "--shapes"),
             (["frobnicate"], "Unexpected argument"),
+            // Absurd numbers are refused before any work, not run for hours or allocated until the machine fails.
+            (["discover", "--count", "100000000", "--no-db"], "--count must be between 2 and 100000"),
+            (["tasks", "show", "ioi", "--count", "1000000000"], "--count must be between 1 and 100000"),
+            (["tasks", "make", "induction-random", "--model", Self.fixture("tiny-f32"), "--count", "0"], "--count must be between"),
+            (["bench", "training", "--context", "100000000"], "needs about"),
+            (["bench", "training", "--layers", "100000"], "needs about"),
+            (["card", "--model", Self.fixture("tiny-f32"), "--stability-seeds", "0"], "--stability-seeds"),
         ]
         for (arguments, phrase) in cases {
             let result = try run(arguments)
