@@ -58,12 +58,7 @@ struct CardCommand: ParsableCommand {
 
         let evaluation = ModelCard.Evaluation(scorePrompts: prompts, scoreSeed: 1, circuitPrompts: circuitPrompts, circuitSeed: 2,
                                               faithfulnessSeed: 3)
-        printError("canonical checks: induction…")
-        let induction = try InductionMechanism.measure(model: loaded, tokenizer: tokenizer, seed: 1)
-        report(induction.checks)
-        printError("canonical checks: IOI…")
-        let ioi = try IOIMechanism.measure(model: loaded, tokenizer: tokenizer, seed: 1)
-        report(ioi.checks)
+        let (induction, ioi) = try measureMechanisms(model: loaded, tokenizer: tokenizer)
         let headTypes = HeadTypes.Scores(heads: induction.heads, previousToken: induction.previousToken,
                                          duplicateToken: ioi.scores.duplicateToken, induction: induction.induction)
 
@@ -112,8 +107,8 @@ struct CardCommand: ParsableCommand {
                                                     procedure: procedure, seed: evaluation.faithfulnessSeed, started: started)
                 roleBased.append(role)
                 minimal.append(greedy)
-                try write(role, to: circuitFolder.appendingPathComponent("\(task.name).json"))
-                try write(greedy, to: circuitFolder.appendingPathComponent("\(task.name).minimal.json"))
+                try writeJSON(role, to: circuitFolder.appendingPathComponent("\(task.name).json"))
+                try writeJSON(greedy, to: circuitFolder.appendingPathComponent("\(task.name).minimal.json"))
                 printError("  role-based: \(role.heads.map(\.head.description).joined(separator: " ")) keeps "
                            + String(format: "%.0f%%", 100 * role.faithfulness.recovered))
                 printError("  minimal:    \(greedy.heads.map(\.head.description).joined(separator: " ")) keeps "
@@ -139,29 +134,31 @@ struct CardCommand: ParsableCommand {
         ])
         try chart.render().write(to: folder.appendingPathComponent("loss.svg"), atomically: true, encoding: .utf8)
         try card.markdown().write(to: folder.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(card).write(to: folder.appendingPathComponent("card.json"), options: .atomic)
+        try writeJSON(card, to: folder.appendingPathComponent("card.json"))
         printError("model card → \(folder.appendingPathComponent("README.md").path)")
     }
 
     /// `--checks-only`: the canonical checks of any GPT-2-tokenizer model folder, nothing written.
     private func runChecks(model: Transformer, tokenizer: GPT2Tokenizer) throws {
+        let (induction, ioi) = try measureMechanisms(model: model, tokenizer: tokenizer)
+        if json {
+            try printJSON(ModelCard.Mechanisms(induction: induction, ioi: ioi))
+        } else {
+            for c in induction.checks + ioi.checks {
+                print(String(format: "%@  %@: %.3f (%@ %g)", c.passed ? "pass" : "FAIL", c.name, c.measured, c.comparison.rawValue, c.threshold))
+            }
+        }
+    }
+
+    /// The canonical checks (seed 1), each reported on standard error as it is measured.
+    private func measureMechanisms(model: Transformer, tokenizer: GPT2Tokenizer) throws -> (InductionMechanism.Report, IOIMechanism.Report) {
         printError("canonical checks: induction…")
         let induction = try InductionMechanism.measure(model: model, tokenizer: tokenizer, seed: 1)
         report(induction.checks)
         printError("canonical checks: IOI…")
         let ioi = try IOIMechanism.measure(model: model, tokenizer: tokenizer, seed: 1)
         report(ioi.checks)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(ModelCard.Mechanisms(induction: induction, ioi: ioi)), as: UTF8.self))
-        } else {
-            for c in induction.checks + ioi.checks {
-                print(String(format: "%@  %@: %.3f (%@ %g)", c.passed ? "pass" : "FAIL", c.name, c.measured, c.comparison.rawValue, c.threshold))
-            }
-        }
+        return (induction, ioi)
     }
 
     private func report(_ checks: [MechanismCheck]) {
@@ -170,9 +167,9 @@ struct CardCommand: ParsableCommand {
         }
     }
 
-    private func write(_ circuit: GroundTruth.Circuit, to url: URL) throws {
+    private func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(circuit).write(to: url, options: .atomic)
+        try encoder.encode(value).write(to: url, options: .atomic)
     }
 }

@@ -45,11 +45,7 @@ public enum Faithfulness {
         let all = HeadID.all(layers: c.layers, heads: c.heads)
         let source = try ablationSource(model: model, prompts: prompts, ablation: ablation)
         func value(keeping kept: Set<HeadID>) throws -> Float {
-            var interventions: [Intervention] = []
-            for l in 0..<c.layers {
-                let heads = (0..<c.heads).filter { !kept.contains(HeadID(layer: l, head: $0)) }
-                if !heads.isEmpty { interventions.append(Intervention(.z(l), heads: heads, .patch(source))) }
-            }
+            let interventions = ablations(keeping: kept, config: c, source: source)
             // One batch: the ablation source holds every prompt at the padded length of the whole set.
             let values = try TaskDataset.metricValues(model: model, prompts: prompts, metric: metric, interventions: interventions,
                                                       batchSize: prompts.count)
@@ -64,6 +60,17 @@ public enum Faithfulness {
         }
         return Result(fullModel: try value(keeping: Set(all)), circuit: try value(keeping: circuit),
                       complement: try value(keeping: Set(all).subtracting(circuit)), random: random)
+    }
+
+    /// Interventions that replace, in layers `layer` and later, every head outside `kept` with its
+    /// `hook_z` from `source`.
+    static func ablations(keeping kept: Set<HeadID>, config c: TransformerConfig, source: ActivationCache, from layer: Int = 0) -> [Intervention] {
+        var interventions: [Intervention] = []
+        for l in layer..<c.layers {
+            let heads = (0..<c.heads).filter { !kept.contains(HeadID(layer: l, head: $0)) }
+            if !heads.isEmpty { interventions.append(Intervention(.z(l), heads: heads, .patch(source))) }
+        }
+        return interventions
     }
 
     /// A cache holding every layer's replacement `hook_z` for the prompt batch.

@@ -49,11 +49,7 @@ public enum GroundTruth {
         let all = HeadID.all(layers: c.layers, heads: c.heads)
         let source = try Faithfulness.ablationSource(model: model, prompts: prompts, ablation: .mean)
         func value(_ kept: Set<HeadID>) throws -> Float {
-            var interventions: [Intervention] = []
-            for l in 0..<c.layers {
-                let heads = (0..<c.heads).filter { !kept.contains(HeadID(layer: l, head: $0)) }
-                if !heads.isEmpty { interventions.append(Intervention(.z(l), heads: heads, .patch(source))) }
-            }
+            let interventions = Faithfulness.ablations(keeping: kept, config: c, source: source)
             // One batch: the ablation source holds every prompt at the padded length of the whole set.
             let values = try TaskDataset.metricValues(model: model, prompts: prompts, metric: metric, interventions: interventions,
                                                       batchSize: prompts.count)
@@ -65,20 +61,10 @@ public enum GroundTruth {
         /// stream entering `layer` under ablations that agree with `kept` below it. Bit-identical to
         /// `value(kept)`, which recomputes every layer.
         func value(_ kept: Set<HeadID>, from layer: Int, residual: Tensor) throws -> Float {
-            var interventions: [Intervention] = []
-            for l in layer..<c.layers {
-                let heads = (0..<c.heads).filter { !kept.contains(HeadID(layer: l, head: $0)) }
-                if !heads.isEmpty { interventions.append(Intervention(.z(l), heads: heads, .patch(source))) }
-            }
+            let interventions = Faithfulness.ablations(keeping: kept, config: c, source: source, from: layer)
             let logits = try model.run(batch, fromLayer: layer, residual: residual, logits: .last, interventions: interventions).logits!
-            let vocab = c.vocabSize
-            var total: Float = 0
-            logits.storage.withUnsafeBufferPointer { all in
-                for (i, prompt) in prompts.enumerated() {
-                    total += metric.value(logits: UnsafeBufferPointer(rebasing: all[(i * vocab)..<((i + 1) * vocab)]), prompt: prompt)
-                }
-            }
-            return total / Float(max(1, prompts.count))
+            let values = ActivationPatching.values(logits, prompts: prompts, metric: metric, vocab: c.vocabSize)
+            return values.reduce(0, +) / Float(max(1, values.count))
         }
         var kept = Set(all)
         var round = 0
@@ -86,13 +72,8 @@ public enum GroundTruth {
             round += 1
             // The streams entering each layer with the current ablations, so a candidate removal in
             // layer l recomputes only layers l and later.
-            var ablations: [Intervention] = []
-            for l in 0..<c.layers {
-                let heads = (0..<c.heads).filter { !kept.contains(HeadID(layer: l, head: $0)) }
-                if !heads.isEmpty { ablations.append(Intervention(.z(l), heads: heads, .patch(source))) }
-            }
             let streams = try model.run(batch, logits: .none, capture: CaptureSpec(where: { $0.point == .residPre }),
-                                        interventions: ablations).cache
+                                        interventions: Faithfulness.ablations(keeping: kept, config: c, source: source)).cache
             var best: (head: HeadID, value: Float)?
             for head in kept.sorted() {
                 let v = try value(kept.subtracting([head]), from: head.layer, residual: streams[.residPre(head.layer)]!)

@@ -76,16 +76,15 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
             clipNorm: 1, evaluationInterval: 100, evaluationWindows: 16, checkpointInterval: 250, seed: 11),
         repeatShare: 0.25)
 
-    /// Reference model v2 without MLPs, in the style of TransformerLens `attn-only-*l`.
-    public static let attentionOnly6L = ReferenceRecipe(
-        name: "mechanic-attn-only-6l", summary: "6-layer attention-only transformer (8 heads, d_model 256) trained on corpus v2",
-        layers: 6, heads: 8, dModel: 256, contextLength: 256, attentionOnly: true,
-        corpusSeed: 2026, trainingBytes: 24_000_000, heldOutBytes: 400_000, mix: .version2, vocabularySize: 2048,
-        settings: TrainingSettings(
-            steps: 1800, batchSize: 8, sequenceLength: 256,
-            schedule: LearningRateSchedule(peak: 2e-3, minimum: 2e-4, warmupSteps: 150, totalSteps: 1800),
-            clipNorm: 1, evaluationInterval: 100, evaluationWindows: 16, checkpointInterval: 250, seed: 11),
-        repeatShare: 0.25)
+    /// Reference model v2 without MLPs, in the style of TransformerLens `attn-only-*l`: `sixLayer`
+    /// with its MLPs removed, same corpus and settings.
+    public static let attentionOnly6L: ReferenceRecipe = {
+        var r = sixLayer
+        r.name = "mechanic-attn-only-6l"
+        r.summary = "6-layer attention-only transformer (8 heads, d_model 256) trained on corpus v2"
+        r.attentionOnly = true
+        return r
+    }()
 
     /// A 2-layer attention-only probe on corpus v2, minutes to train: whether the corpus and the
     /// trainer teach induction at all, apart from how many tokens a 6-layer model needs.

@@ -1,6 +1,7 @@
-import MechanicCorpus
 import Foundation
+import MechanicCorpus
 import MechanicModel
+import MechanicTasks
 import MechanicTensor
 import MechanicTokenizer
 
@@ -42,7 +43,7 @@ public enum InductionMechanism {
     public static func measure(model: Transformer, tokenizer: any Tokenizer, lengths: [Int] = [10, 25, 50],
                                offsets: [Int] = [0, 15, 30, 45, 60], perCell: Int = 6, seed: UInt64 = 1) throws -> Report {
         let c = model.config
-        let ids = drawable(tokenizer)
+        let ids = RandomInductionTask.drawable(tokenizer: tokenizer)
         var rng = SeededRandom(seed: seed)
         let heads = HeadID.all(layers: c.layers, heads: c.heads)
         var induction = [Float](repeating: 0, count: heads.count), previous = induction
@@ -166,12 +167,6 @@ public enum InductionMechanism {
         return Report(heads: heads, induction: induction, previousToken: previous, runs: runs, offsets: offsets, sequencesPerCell: perCell,
                       inductionHead: inductionHead, previousTokenHead: previousHead, thirdCopyRecent: recent, thirdCopyOldest: oldest,
                       checks: checks)
-    }
-
-    /// Every token id except the tokenizer's special ones.
-    static func drawable(_ tokenizer: any Tokenizer) -> [Int] {
-        let special: Set<Int> = [tokenizer.bosID, tokenizer.eosID]
-        return (0..<tokenizer.vocabularySize).filter { !special.contains($0) }
     }
 
     /// A tensor of `t`'s shape whose every [batch, pos] slice is the mean over batch and positions.

@@ -62,23 +62,11 @@ public enum PathPatching {
     }
 
     /// Each head's effect when its output alone is patched from the aligned counterfactual at
-    /// every position: (clean − patched) / clean of the mean metric, in `HeadID.all` order.
-    public static func headEffects(model: Transformer, prompts: [TaskPrompt], metric: TaskMetric, batchSize: Int = 32) throws -> [Float] {
-        let c = model.config
-        let heads = HeadID.all(layers: c.layers, heads: c.heads)
-        var cleanTotal: Float = 0
-        var patchedTotals = [Float](repeating: 0, count: heads.count)
-        for start in stride(from: 0, to: prompts.count, by: batchSize) {
-            let part = Array(prompts[start..<min(prompts.count, start + batchSize)])
-            let corrupted = TokenBatch(rows: part.map { $0.corruptedTokens ?? $0.tokens })
-            let cache = try model.run(corrupted, logits: .none, capture: CaptureSpec(where: { $0.point == .z })).cache
-            cleanTotal += try TaskDataset.metricValues(model: model, prompts: part, metric: metric).reduce(0, +)
-            for (i, head) in heads.enumerated() {
-                let values = try TaskDataset.metricValues(model: model, prompts: part, metric: metric,
-                                                          interventions: [Intervention(.z(head.layer), heads: [head.head], .patch(cache))])
-                patchedTotals[i] += values.reduce(0, +)
-            }
-        }
-        return patchedTotals.map { cleanTotal != 0 ? (cleanTotal - $0) / cleanTotal : 0 }
+    /// every position: (clean − patched) / clean of the mean metric, in `HeadID.all` order
+    /// (resample activation patching, normalised by the clean metric).
+    public static func headEffects(model: Transformer, prompts: [TaskPrompt], metric: TaskMetric) throws -> [Float] {
+        let drops = try ActivationPatching.headScores(model: model, prompts: prompts, metric: metric, source: .resample).scores
+        let clean = mean(try TaskDataset.metricValues(model: model, prompts: prompts, metric: metric))
+        return drops.map { clean != 0 ? $0 / clean : 0 }
     }
 }
