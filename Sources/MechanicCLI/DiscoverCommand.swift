@@ -12,8 +12,20 @@ struct DiscoverCommand: ParsableCommand {
         With no arguments it runs on the embedded reference model (artifacts/models/mechanic-mini) \
         and IOI, against the ground truth stored beside the model (circuits/ioi.json).
 
-        Methods: sae (O'Neill & Bui 2024 node score), sae-edges (head pairs), patching (resample \
-        activation patching per head), attribution (EAP), hisp (gradient × activation), acdc.
+        Methods: sae (O'Neill & Bui 2024 node score), sae-edges (head pairs), sae-z (the node \
+        score's z against shuffled labels), patching (resample activation patching per head), \
+        attribution (EAP), hisp (gradient × activation), acdc.
+
+        The SAE follows the authors' code (charlieoneill11/sae-circuits) step for step: 10 training \
+        prompts drawn at random from all prompts, zero-started pre-bias, unit-norm weights with \
+        projected gradients, k = heads²/2 for sae-edges. --sae-draw and --sae-pre-bias select \
+        Mechanic's earlier departures.
+
+        Label-permutation control: the SAE's codes are computed once, then the positive/negative \
+        labels are shuffled --sae-permutations times. Each SAE method's "shuffled" column is its \
+        ROC AUC under shuffled labels (mean ± sd); a warning says when the real AUC is within 2 sd \
+        of it, i.e. the scores do not depend on the labels. This is a check on the method, not a \
+        tuning of it. --json gives every head's null mean, sd, z and p.
 
         Examples:
           swift run -c release mechanic discover
@@ -50,6 +62,12 @@ struct DiscoverCommand: ParsableCommand {
     var saeLastPosition = false
     @Flag(name: .customLong("sae-normalize"), help: "Scale each head output to unit length before the SAE (not in the reference protocol).")
     var saeNormalize = false
+    @Option(name: .customLong("sae-draw"), help: ArgumentHelp("Training prompts: random (the reference) or first-of-each-side.", valueName: "rule"))
+    var saeDraw: SAEScoring.TrainingDraw = .random
+    @Option(name: .customLong("sae-pre-bias"), help: ArgumentHelp("Starting pre-encoder bias: zero (the reference) or training-mean.", valueName: "start"))
+    var saePreBias: SAEConfiguration.PreBiasStart = .zero
+    @Option(name: .customLong("sae-permutations"), help: "Label shuffles of the SAE's control (0: no control and no sae-z).")
+    var saePermutations = 200
     @Option(name: .customLong("acdc-threshold"), help: "ACDC threshold τ on the KL divergence.") var acdcThreshold: Float = 0.01
     @Option(help: "Seed of the prompts and the SAE.") var seed: UInt64 = 0
     @Flag(name: .customLong("no-prepend-bos"), help: "Do not prepend <|endoftext|>.") var noBOS = false
@@ -78,6 +96,10 @@ struct DiscoverCommand: ParsableCommand {
         _ = try parsedMethods()
         try OptionLimits.check(count, 2...OptionLimits.prompts, "--count")
         if patchingPrompts < 1 || saePrompts < 2 { throw ValidationError("--patching-prompts ≥ 1 and --sae-prompts ≥ 2.") }
+        try OptionLimits.check(saePermutations, 0...OptionLimits.permutations, "--sae-permutations")
+        if saePermutations == 0, try parsedMethods().contains(.saeZ) {
+            throw ValidationError("sae-z ranks heads by the label-permutation control; give --sae-permutations above 0 or drop sae-z.")
+        }
         if let diagram, ExportCommand.Format(rawValue: (diagram as NSString).pathExtension.lowercased()) == nil {
             throw ValidationError("--diagram \(diagram): the extension picks the format; use .svg, .png, .pdf, .dot or .json.")
         }
@@ -104,10 +126,12 @@ struct DiscoverCommand: ParsableCommand {
             let own = folder.appendingPathComponent("circuits/\(dataset.task).json")
             if FileManager.default.fileExists(atPath: own.path) { truth = try GroundTruthFile.heads(own.path) }
         }
-        var options = Discovery.Options(sae: SAEScoring.Options(
+        var sae = SAEScoring.Options(
             sae: SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: saeHidden, l1Coefficient: saeL1 ?? taskSource.saeL1,
-                                  epochs: saeEpochs, seed: seed),
-            trainingPrompts: saePrompts, meanOverPositions: !saeLastPosition, normalizeOutputs: saeNormalize))
+                                  epochs: saeEpochs, seed: seed, preBiasStart: saePreBias),
+            trainingPrompts: saePrompts, trainingDraw: saeDraw, meanOverPositions: !saeLastPosition, normalizeOutputs: saeNormalize)
+        sae.control = LabelPermutation.Options(permutations: saePermutations, seed: seed)
+        var options = Discovery.Options(sae: sae)
         options.methods = try parsedMethods()
         options.patchingPrompts = patchingPrompts
         options.acdcThreshold = acdcThreshold
@@ -180,10 +204,11 @@ struct DiscoverCommand: ParsableCommand {
 
     /// The methods table: AUC, precision, recall, faithfulness, seconds and top heads of each method.
     static func printMethods(_ report: DiscoveryReport) {
-        print("method               ROC AUC  precision  recall  circuit/full  seconds  top heads")
+        print("method               ROC AUC     shuffled  precision  recall  circuit/full  seconds  top heads")
         for r in report.methods {
             let top = CircuitEvaluation.topHeads(scores: r.scores.scores, heads: r.scores.heads, k: 6).map(\.description).joined(separator: " ")
-            let auc = r.auc.map { String(format: "%7.3f", $0) } ?? "      -"
+            let shuffled = r.control?.shuffledAUC.map { String(format: " %5.3f±%5.3f", $0.mean, $0.sd) } ?? "            -"
+            let auc = (r.auc.map { String(format: "%7.3f", $0) } ?? "      -") + shuffled
             let p = r.match.map { String(format: "%9.2f %8.2f", $0.precision, $0.recall) } ?? "        -        -"
             let f = r.faithfulness.map { String(format: "%13.2f", $0.recovered) } ?? "            -"
             let name = r.scores.method.padding(toLength: 19, withPad: " ", startingAt: 0)
@@ -191,6 +216,17 @@ struct DiscoverCommand: ParsableCommand {
         }
         if let truth = report.groundTruth {
             print("ground truth (\(truth.count) heads): \(truth.map(\.description).joined(separator: " "))")
+        }
+        for line in controlWarnings(report) { printError(line) }
+    }
+
+    /// One line per SAE method whose real AUC is within 2 sd of its shuffled-label AUC.
+    static func controlWarnings(_ report: DiscoveryReport) -> [String] {
+        report.methods.compactMap { r in
+            guard let auc = r.auc, let control = r.control, let shuffled = control.shuffledAUC, shuffled.withinNoise else { return nil }
+            return String(format: "warning: %@'s ROC AUC %.3f is within noise of its AUC under shuffled labels (%.3f ± %.3f over %d permutations): "
+                          + "its scores do not depend on which prompts are positive here.", r.scores.method, auc, shuffled.mean,
+                          shuffled.sd, control.permutations)
         }
     }
 }

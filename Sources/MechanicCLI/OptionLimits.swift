@@ -5,6 +5,8 @@ import ArgumentParser
 enum OptionLimits {
     /// Prompts per task (positives and negatives each). The reference protocol uses 250.
     static let prompts = 100_000
+    /// Label shuffles of the SAE's permutation control.
+    static let permutations = 100_000
 
     /// Throws unless `value` is in `range`, naming the option.
     static func check(_ value: Int, _ range: ClosedRange<Int>, _ option: String) throws {

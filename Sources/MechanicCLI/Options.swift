@@ -133,3 +133,6 @@ func validateTask(_ name: String) throws {
         throw ValidationError("unknown task \"\(name)\"; tasks: \(TaskRegistry.names.joined(separator: ", ")), or a prompts file.")
     }
 }
+
+extension SAEScoring.TrainingDraw: ExpressibleByArgument {}
+extension SAEConfiguration.PreBiasStart: ExpressibleByArgument {}

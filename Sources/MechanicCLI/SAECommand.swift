@@ -78,7 +78,7 @@ struct SAECommand: ParsableCommand {
                 HeadOutputs.normalize(&positive)
                 HeadOutputs.normalize(&negative)
             }
-            let rows = SAEScoring.trainingRows(positive: positive, negative: negative, prompts: prompts)
+            let rows = SAEScoring.trainingRows(positive: positive, negative: negative, prompts: prompts, draw: .firstOfEachSide)
             let configuration = SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: hidden,
                                                  activation: topK.map { .topK($0) } ?? .relu, l1Coefficient: l1 ?? source.saeL1,
                                                  learningRate: learningRate, epochs: epochs, seed: seed)

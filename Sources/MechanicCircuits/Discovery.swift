@@ -17,6 +17,9 @@ public struct DiscoveryReport: Codable, Equatable, Sendable {
         public var match: CircuitEvaluation.Match?
         /// Faithfulness of the top-|ground truth| heads under mean ablation.
         public var faithfulness: Faithfulness.Result?
+        /// The label-permutation control of an SAE score: each head's null and, with a ground
+        /// truth, the AUC under shuffled labels beside ``auc``.
+        public var control: LabelPermutation.HeadControl?
 
         public init(scores: HeadScores, auc: Double? = nil, match: CircuitEvaluation.Match? = nil,
                     faithfulness: Faithfulness.Result? = nil) {
@@ -51,7 +54,7 @@ public struct DiscoveryReport: Codable, Equatable, Sendable {
 public enum Discovery {
     /// The methods by command-line name.
     public enum Method: String, CaseIterable, Codable, Sendable {
-        case sae, saeEdges = "sae-edges", patching, attribution, hisp, acdc
+        case sae, saeEdges = "sae-edges", saeZ = "sae-z", patching, attribution, hisp, acdc
 
         /// The name its ``HeadScores`` carry (`HeadScores.method`), which stores key results by.
         public var resultName: String {
@@ -64,7 +67,7 @@ public enum Discovery {
     }
 
     public struct Options: Sendable {
-        public var methods: [Method] = [.sae, .saeEdges, .patching, .attribution, .hisp, .acdc]
+        public var methods: [Method] = [.sae, .saeEdges, .saeZ, .patching, .attribution, .hisp, .acdc]
         public var sae: SAEScoring.Options
         /// Prompts used by patching, attribution, ACDC and faithfulness (the SAE uses all).
         public var patchingPrompts: Int = 32
@@ -95,10 +98,19 @@ public enum Discovery {
         for method in options.methods where !skipping.contains(method) {
             progress?(method.rawValue)
             let scores: HeadScores
+            var control: LabelPermutation.HeadControl?
             switch method {
-            case .sae, .saeEdges:
+            case .sae, .saeEdges, .saeZ:
                 if sae == nil { sae = try SAEScoring.run(model: model, dataset: dataset, options: options.sae) }
-                scores = method == .sae ? sae!.nodes : sae!.edgeNodes
+                switch method {
+                case .sae: (scores, control) = (sae!.nodes, sae!.nodeControl)
+                case .saeEdges: (scores, control) = (sae!.edgeNodes, sae!.edgeNodeControl)
+                default:
+                    guard let z = sae!.zScores else {
+                        throw SAEError.invalidConfiguration("sae-z needs the label-permutation control; set its permutations above 0")
+                    }
+                    (scores, control) = (z, sae!.zControl)
+                }
             case .patching:
                 scores = try ActivationPatching.headScores(model: model, prompts: patchSet, metric: dataset.metric, source: .resample)
             case .attribution, .hisp:
@@ -108,8 +120,11 @@ public enum Discovery {
                 scores = try ACDC.run(model: model, prompts: patchSet, metric: dataset.metric, threshold: options.acdcThreshold).scores
             }
             var result = DiscoveryReport.MethodResult(scores: scores)
+            result.control = control
             if let truth = groundTruth {
-                result.auc = CircuitEvaluation.rocAUC(scores: scores.scores, labels: scores.heads.map { truth.contains($0) })
+                let labels = scores.heads.map { truth.contains($0) }
+                result.auc = CircuitEvaluation.rocAUC(scores: scores.scores, labels: labels)
+                if let auc = result.auc { result.control?.evaluate(observed: auc, truth: labels) }
                 let top = Set(CircuitEvaluation.topHeads(scores: scores.scores, heads: scores.heads, k: truth.count))
                 result.match = CircuitEvaluation.match(predicted: top, truth: truth)
                 result.faithfulness = try Faithfulness.evaluate(model: model, prompts: patchSet, metric: dataset.metric,

@@ -57,16 +57,50 @@ public enum DiscreteCodeScoring {
         return scores
     }
 
-    /// Head scores from edges: how often each head appears among the `top` best pairs (ties in
-    /// pair score broken by pair order, so the result is deterministic).
-    public static func nodeScoresFromEdges(_ edges: [Pair: Int], heads: Int, top: Int) -> [Float] {
-        let ranked = edges.sorted { a, b in
-            a.value != b.value ? a.value > b.value : (a.key.first, a.key.second) < (b.key.first, b.key.second)
+    /// Head scores from edges, by the reference's rule (`edge_circuit_prediction` in
+    /// `src/edge.py`): list every *ordered* head pair `(a, b)`, self-pairs included (score 0; a pair
+    /// and its mirror score the same), best first; walk the list writing down `a` then `b` for each
+    /// pair; a head's score is how often it appears among the first `components` entries (the
+    /// reference's `k`, heads² / 2).
+    ///
+    /// Ties: the reference sorts with NumPy's default `argsort`, whose order among equal scores is
+    /// not specified (it depends on the NumPy version and CPU). Mechanic fixes it as a stable
+    /// ascending sort reversed would: among equal scores, the larger flat index `a · heads + b` first.
+    public static func nodeScoresFromEdges(_ edges: [Pair: Int], heads: Int, components: Int) -> [Float] {
+        var flat = [Int](repeating: 0, count: heads * heads)              // [heads, heads], row-major
+        for (pair, score) in edges {
+            flat[pair.first * heads + pair.second] = score
+            flat[pair.second * heads + pair.first] = score
+        }
+        return nodeScoresFromEdges(ordered: flat, heads: heads, components: components)
+    }
+
+    /// ``nodeScoresFromEdges(_:heads:components:)`` on the scores of every ordered pair,
+    /// `ordered[a · heads + b]` (non-negative; the diagonal 0). Ranks by bucketing the integer
+    /// scores, which is the same order as the sort, in time linear in heads².
+    public static func nodeScoresFromEdges(ordered flat: [Int], heads: Int, components: Int) -> [Float] {
+        precondition(flat.count == heads * heads, "one score per ordered pair")
+        let top = flat.max() ?? 0
+        var bucketSizes = [Int](repeating: 0, count: top + 1)
+        for score in flat { bucketSizes[score] += 1 }
+        // Buckets from the best score down; inside one, flat indices from the largest down.
+        var bucketStart = [Int](repeating: 0, count: top + 1)
+        var next = 0
+        for score in stride(from: top, through: 0, by: -1) { bucketStart[score] = next; next += bucketSizes[score] }
+        var ranked = [Int](repeating: 0, count: flat.count)
+        for index in stride(from: flat.count - 1, through: 0, by: -1) {
+            ranked[bucketStart[flat[index]]] = index
+            bucketStart[flat[index]] += 1
         }
         var counts = [Float](repeating: 0, count: heads)
-        for (pair, _) in ranked.prefix(top) {
-            counts[pair.first] += 1
-            counts[pair.second] += 1
+        var taken = 0
+        for index in ranked {
+            if taken >= components { break }
+            counts[index / heads] += 1                                    // a
+            taken += 1
+            if taken >= components { break }
+            counts[index % heads] += 1                                    // then b
+            taken += 1
         }
         return counts
     }

@@ -3,31 +3,55 @@ import MechanicTensor
 /// A sparse autoencoder that turns activation vectors into integer codes.
 ///
 /// `h = act((x − b_pre)·W_encᵀ + b_enc)`, `x̂ = h·W_dec + b_pre`, with the pre-encoder bias tied to
-/// the decoder bias and every encoder and decoder row kept at unit norm. The code of an input is
-/// the index of its largest hidden activation (O'Neill & Bui 2024): discrete, so heads can be
-/// compared by the sets of codes they produce on positive and negative prompts.
+/// the decoder bias. As in the reference code (charlieoneill11/sae-circuits, `src/sae.py`), each
+/// weight is kept at unit norm along the last axis of its PyTorch `[out, in]` layout: every
+/// encoder row (one per hidden unit) and, for the decoder, whose PyTorch weight is
+/// `[input, hidden]`, every input dimension's weights over the hidden units, i.e. every *column*
+/// of ``decoderWeight`` as stored here. The code of an input is the index of its largest hidden
+/// activation (O'Neill & Bui 2024): discrete, so heads can be compared by the sets of codes they
+/// produce on positive and negative prompts.
 public struct SparseAutoencoder: Sendable, Equatable {
     public let configuration: SAEConfiguration
-    /// Encoder rows `[hidden, input]`, unit norm.
+    /// Encoder rows `[hidden, input]`, each row unit norm.
     public internal(set) var encoderWeight: Tensor
     /// Encoder bias `[hidden]`.
     public internal(set) var encoderBias: Tensor
-    /// Decoder rows (dictionary atoms) `[hidden, input]`, unit norm.
+    /// Decoder `[hidden, input]` (row j is hidden unit j's dictionary atom); each *column* unit norm,
+    /// as the reference normalises its `[input, hidden]` weight along the hidden axis.
     public internal(set) var decoderWeight: Tensor
     /// Tied pre-encoder / decoder bias `[input]`.
     public internal(set) var preBias: Tensor
 
-    /// A seeded, untrained autoencoder with unit-norm random rows; the pre-bias starts at `mean` when given.
+    /// A seeded, untrained autoencoder started as the reference starts one: encoder rows drawn
+    /// normal then scaled to unit norm, encoder bias uniform in ±1/√input (PyTorch's `Linear`
+    /// default), an independent normal decoder scaled to unit columns, and the pre-bias at zero, or
+    /// at `mean` when the configuration's ``SAEConfiguration/preBiasStart`` is `.trainingMean`.
     public init(configuration: SAEConfiguration, mean: Tensor? = nil) throws {
         if let problem = configuration.problem() { throw SAEError.invalidConfiguration(problem) }
         let (h, d) = (configuration.hiddenUnits, configuration.inputDimension)
         var rng = SeededRandom(seed: configuration.seed)
         encoderWeight = Tensor.randomNormal([h, d], std: 1, using: &rng)
         SparseAutoencoder.normalizeRows(&encoderWeight)
-        decoderWeight = encoderWeight
-        encoderBias = Tensor(shape: [h])
-        preBias = mean ?? Tensor(shape: [d])
+        let bound = 1 / Float(d).squareRoot()
+        encoderBias = Tensor(shape: [h]) { b in for j in 0..<h { b[j] = (2 * rng.nextUniform() - 1) * bound } }
+        decoderWeight = Tensor.randomNormal([h, d], std: 1, using: &rng)
+        SparseAutoencoder.normalizeColumns(&decoderWeight)
+        preBias = configuration.preBiasStart == .trainingMean ? (mean ?? Tensor(shape: [d])) : Tensor(shape: [d])
         self.configuration = configuration
+    }
+
+    /// An autoencoder with the given weights (encoder `[hidden, input]`, bias `[hidden]`, decoder
+    /// `[hidden, input]`, pre-bias `[input]`), e.g. the starting point of another implementation.
+    public init(configuration: SAEConfiguration, encoderWeight: Tensor, encoderBias: Tensor, decoderWeight: Tensor,
+                preBias: Tensor, validating: Bool) throws {
+        if let problem = configuration.problem() { throw SAEError.invalidConfiguration(problem) }
+        let (h, d) = (configuration.hiddenUnits, configuration.inputDimension)
+        for (name, t, shape) in [("encoder weight", encoderWeight, [h, d]), ("encoder bias", encoderBias, [h]),
+                                 ("decoder weight", decoderWeight, [h, d]), ("pre-bias", preBias, [d])] where t.shape != shape {
+            throw SAEError.invalidConfiguration("\(name) has shape \(t.shape), the configuration implies \(shape)")
+        }
+        self.init(configuration: configuration, encoderWeight: encoderWeight, encoderBias: encoderBias,
+                  decoderWeight: decoderWeight, preBias: preBias)
     }
 
     init(configuration: SAEConfiguration, encoderWeight: Tensor, encoderBias: Tensor, decoderWeight: Tensor, preBias: Tensor) {
@@ -74,6 +98,17 @@ public struct SparseAutoencoder: Sendable, Equatable {
         }
     }
 
+    /// Scales each column of a `[rows, cols]` tensor to unit L2 norm (zero columns stay zero).
+    static func normalizeColumns(_ t: inout Tensor) {
+        let (rows, cols) = (t.shape[0], t.shape[1])
+        var sums = [Float](repeating: 0, count: cols)
+        t.storage.withUnsafeMutableBufferPointer { ts in
+            for r in 0..<rows { for c in 0..<cols { sums[c] += ts[r * cols + c] * ts[r * cols + c] } }
+            let norms = sums.map { $0 > 0 ? $0.squareRoot() : 1 }
+            for r in 0..<rows { for c in 0..<cols { ts[r * cols + c] /= norms[c] } }
+        }
+    }
+
     /// Scales each row of a `[rows, cols]` tensor to unit L2 norm (zero rows stay zero).
     static func normalizeRows(_ t: inout Tensor) {
         let (rows, cols) = (t.shape[0], t.shape[1])
@@ -83,8 +118,8 @@ public struct SparseAutoencoder: Sendable, Equatable {
                 var sum: Float = 0
                 for c in 0..<cols { sum += row[c] * row[c] }
                 guard sum > 0 else { continue }
-                let inv = 1 / sum.squareRoot()
-                for c in 0..<cols { row[c] *= inv }
+                let norm = sum.squareRoot()
+                for c in 0..<cols { row[c] /= norm }
             }
         }
     }

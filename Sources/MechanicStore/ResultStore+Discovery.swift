@@ -141,6 +141,16 @@ extension ResultStore {
         if result.auc != nil || result.match != nil || result.faithfulness != nil {
             try EvaluationRow(result, run: run).insert(db)
         }
+        if let control = result.control {
+            try LabelControlRow(runID: run, method: name, permutations: control.permutations, seed: Int64(bitPattern: control.seed),
+                                shuffledAucMean: control.shuffledAUC?.mean, shuffledAucSd: control.shuffledAUC?.sd,
+                                withinNoise: control.shuffledAUC?.withinNoise).insert(db)
+            for (i, (head, s)) in zip(scores.heads, control.heads).enumerated() {
+                try LabelControlHeadRow(runID: run, method: name, ordinal: i, layer: head.layer, head: head.head,
+                                        observed: s.observed.storedValue, nullMean: s.nullMean.storedValue, nullSd: s.nullSD.storedValue,
+                                        z: s.z.storedValue, p: s.p.storedValue).insert(db)
+            }
+        }
     }
 
     /// One method's result, as it was recorded.
@@ -158,6 +168,19 @@ extension ResultStore {
             seconds: row.seconds)
         var result = DiscoveryReport.MethodResult(scores: scores)
         if let evaluation = try EvaluationRow.filter(key).fetchOne(db) { try evaluation.apply(to: &result) }
+        if let control = try LabelControlRow.filter(key).fetchOne(db) {
+            let rows = try LabelControlHeadRow.filter(key).order(Column("ordinal")).fetchAll(db)
+            var restored = LabelPermutation.HeadControl(
+                permutations: control.permutations, seed: UInt64(bitPattern: control.seed),
+                heads: rows.map {
+                    LabelPermutation.Statistic(observed: Float(stored: $0.observed), nullMean: Float(stored: $0.nullMean),
+                                               nullSD: Float(stored: $0.nullSd), z: Float(stored: $0.z), p: Float(stored: $0.p))
+                })
+            if let mean = control.shuffledAucMean, let sd = control.shuffledAucSd, let within = control.withinNoise {
+                restored.shuffledAUC = LabelPermutation.ShuffledAUC(mean: mean, sd: sd, withinNoise: within)
+            }
+            result.control = restored
+        }
         return result
     }
 }

@@ -44,6 +44,12 @@ import GRDB
 /// - `sink_heads`: `analysis_id`, `bos_prepended`, `layer`, `head`, `first_token_mass`,
 ///   `first_token_sink_rate`, `entropy`, `hidden_sinks`: one row per head and BOS setting.
 ///
+/// - `label_controls` (`v2-label-controls`), one per SAE method of a run with the control:
+///   `run_id`, `method`, `permutations`, `seed` (Int64 bit pattern), `shuffled_auc_mean`,
+///   `shuffled_auc_sd`, `within_noise` (NULL without a ground truth).
+/// - `label_control_heads`: `run_id`, `method`, `ordinal`, `layer`, `head`, `observed`,
+///   `null_mean`, `null_sd`, `z`, `p`: each head's score against its label-permutation null.
+///
 /// Read it from Python while a run writes (the database is in WAL mode):
 ///
 /// ```python
@@ -60,6 +66,7 @@ enum Schema {
         migrator.registerMigration("v1-methods", migrate: createMethods)
         migrator.registerMigration("v1-sae", migrate: createSAEs)
         migrator.registerMigration("v1-sinks", migrate: createSinks)
+        migrator.registerMigration("v2-label-controls", migrate: createLabelControls)
         return migrator
     }
 
@@ -184,6 +191,34 @@ enum Schema {
             JOIN circuit_heads a ON a.run_id = e.run_id AND a.method = e.method AND a.layer = e.from_layer AND a.head = e.from_head
             JOIN circuit_heads b ON b.run_id = e.run_id AND b.method = e.method AND b.layer = e.to_layer AND b.head = e.to_head
             """)
+    }
+
+    static func createLabelControls(_ db: Database) throws {
+        try db.create(table: "label_controls") { t in
+            t.column("run_id", .integer).notNull()
+            t.column("method", .text).notNull()
+            t.column("permutations", .integer).notNull().check(sql: "permutations > 0")
+            t.column("seed", .integer).notNull()
+            t.column("shuffled_auc_mean", .double)
+            t.column("shuffled_auc_sd", .double)
+            t.column("within_noise", .boolean)
+            t.primaryKey(["run_id", "method"])
+            t.foreignKey(["run_id", "method"], references: "methods", columns: ["run_id", "method"], onDelete: .cascade)
+        }
+        try db.create(table: "label_control_heads") { t in
+            t.column("run_id", .integer).notNull()
+            t.column("method", .text).notNull()
+            t.column("ordinal", .integer).notNull().check(sql: "ordinal >= 0")
+            t.column("layer", .integer).notNull().check(sql: "layer >= 0")
+            t.column("head", .integer).notNull().check(sql: "head >= 0")
+            t.column("observed", .double)
+            t.column("null_mean", .double)
+            t.column("null_sd", .double)
+            t.column("z", .double)
+            t.column("p", .double)
+            t.primaryKey(["run_id", "method", "ordinal"])
+            t.foreignKey(["run_id", "method"], references: "label_controls", columns: ["run_id", "method"], onDelete: .cascade)
+        }
     }
 
     static func createSAEs(_ db: Database) throws {

@@ -123,6 +123,9 @@ final class CLITests: XCTestCase {
             (["bench", "training", "--context", "100000000"], "needs about"),
             (["bench", "training", "--layers", "100000"], "needs about"),
             (["card", "--model", Self.fixture("tiny-f32"), "--stability-seeds", "0"], "--stability-seeds"),
+            (["discover", "--sae-permutations", "1000000", "--no-db"], "--sae-permutations must be between 0 and 100000"),
+            (["discover", "--sae-permutations", "0", "--methods", "sae,sae-z", "--no-db"], "sae-z ranks heads by the label-permutation"),
+            (["discover", "--sae-draw", "best", "--no-db"], "--sae-draw"),
         ]
         for (arguments, phrase) in cases {
             let result = try run(arguments)

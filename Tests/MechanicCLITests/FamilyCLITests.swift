@@ -106,7 +106,7 @@ extension FamilyCLITests {
         XCTAssertEqual(result.status, 0, result.stderr)
         let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let methods = try XCTUnwrap(report["methods"] as? [[String: Any]])
-        XCTAssertEqual(methods.count, 6, result.stdout)
+        XCTAssertEqual(methods.count, 7, result.stdout)
         for method in methods {
             let scores = try XCTUnwrap((method["scores"] as? [String: Any])?["scores"] as? [Double])
             XCTAssertEqual(scores.count, 2 * 4)

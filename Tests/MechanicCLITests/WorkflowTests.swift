@@ -43,9 +43,18 @@ final class WorkflowTests: XCTestCase {
                                 "--patching-prompts", "4", "--ground-truth", truth.path, "--json", "--no-db"])
         XCTAssertEqual(discover.status, 0, discover.stderr)
         let report = try JSONDecoder().decode(DiscoveryReport.self, from: Data(discover.stdout.utf8))
-        XCTAssertEqual(report.methods.map(\.scores.method), ["sae", "sae-edges", "patching-resample", "attribution", "hisp", "acdc-kl"])
+        XCTAssertEqual(report.methods.map(\.scores.method),
+                       ["sae", "sae-edges", "sae-z", "patching-resample", "attribution", "hisp", "acdc-kl"])
         XCTAssertEqual(report.groundTruth, [HeadID(layer: 1, head: 0), HeadID(layer: 1, head: 1)])
         XCTAssertTrue(report.methods.allSatisfy { $0.auc != nil && $0.scores.scores.count == 4 })
+        // Every SAE method carries its label-permutation control, with the AUC under shuffled labels.
+        for method in report.methods where method.scores.method.hasPrefix("sae") {
+            let control = try XCTUnwrap(method.control, method.scores.method)
+            XCTAssertEqual(control.permutations, 200)
+            XCTAssertEqual(control.heads.count, 4)
+            XCTAssertNotNil(control.shuffledAUC)
+        }
+        XCTAssertTrue(report.methods.filter { !$0.scores.method.hasPrefix("sae") }.allSatisfy { $0.control == nil })
 
         let sinks = try run(["sinks", "--model", model, "--task", "induction", "--count", "8", "--out", dir.appendingPathComponent("sinks").path, "--no-db"])
         XCTAssertEqual(sinks.status, 0, sinks.stderr)

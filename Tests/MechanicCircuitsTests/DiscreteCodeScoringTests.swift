@@ -34,12 +34,19 @@ final class DiscreteCodeScoringTests: XCTestCase {
         }
     }
 
-    func testNodeScoresFromEdgesCountAppearancesInTopPairs() {
+    /// The reference's rule on ordered pairs, self-pairs included, k = heads² / 2 slots.
+    func testNodeScoresFromEdgesCountAppearancesAmongTheFirstComponentsOfOrderedPairs() {
         let edges: [DiscreteCodeScoring.Pair: Int] = [
             .init(first: 0, second: 1): 5, .init(first: 0, second: 2): 4, .init(first: 1, second: 2): 1,
             .init(first: 0, second: 3): 4, .init(first: 1, second: 3): 0, .init(first: 2, second: 3): 0,
         ]
-        // Top 3: (0,1)=5, then the tie (0,2)=4 and (0,3)=4 in pair order.
-        XCTAssertEqual(DiscreteCodeScoring.nodeScoresFromEdges(edges, heads: 4, top: 3), [3, 1, 1, 1])
+        // Ranked (ties: larger flat index a·4+b first): (1,0) (0,1) | (3,0) (2,0) (0,3) (0,2) | (2,1) (1,2) | zeros.
+        // The first 8 slots: 1 0 0 1 3 0 2 0.
+        XCTAssertEqual(DiscreteCodeScoring.nodeScoresFromEdges(edges, heads: 4, components: 8), [4, 2, 1, 1])
+        // An odd count stops half-way through a pair: 1 0 0 1 3.
+        XCTAssertEqual(DiscreteCodeScoring.nodeScoresFromEdges(edges, heads: 4, components: 5), [2, 2, 0, 1])
+        XCTAssertEqual(DiscreteCodeScoring.nodeScoresFromEdges(edges, heads: 4, components: 0), [0, 0, 0, 0])
+        // More slots than ordered pairs have: every head appears 2·heads times.
+        XCTAssertEqual(DiscreteCodeScoring.nodeScoresFromEdges(edges, heads: 4, components: 100), [8, 8, 8, 8])
     }
 }

@@ -64,4 +64,26 @@ final class SAEScoringTests: XCTestCase {
         XCTAssertThrowsError(try SAEScoring.score(positive: captured.positive, negative: Tensor(shape: [10, 6, 5]), layers: 2, heads: 3,
                                                   options: options))
     }
+
+    /// Every SAE score comes with its control; sae-z is the node score's z; no control, no sae-z.
+    func testScoresComeWithTheirLabelPermutationControl() throws {
+        let (model, dataset) = try tinyModelAndDataset(count: 12, length: 6, seed: 3)
+        var options = SAEScoring.Options(sae: SAEConfiguration(inputDimension: 12, hiddenUnits: 8, epochs: 100, seed: 2), trainingPrompts: 6)
+        options.control = .init(permutations: 50, seed: 1)
+        let result = try SAEScoring.run(model: model, dataset: dataset, options: options)
+        let node = try XCTUnwrap(result.nodeControl), edge = try XCTUnwrap(result.edgeNodeControl)
+        XCTAssertEqual(node.heads.map(\.observed), result.nodes.scores)
+        XCTAssertEqual(edge.heads.map(\.observed), result.edgeNodes.scores)
+        XCTAssertEqual(node.nullScores.count, 50)
+        XCTAssertEqual(result.zScores?.scores, node.heads.map(\.z))
+        XCTAssertEqual(result.zScores?.method, "sae-z")
+        XCTAssertEqual(result.pairControl?.count, 15)
+        XCTAssertEqual(result.pairControl?.map(\.statistic.observed), result.nodes.edges?.map(\.score))
+        XCTAssertTrue(node.heads.allSatisfy { $0.p > 0 && $0.p <= 1 })
+        options.control.permutations = 0
+        let bare = try SAEScoring.run(model: model, dataset: dataset, options: options)
+        XCTAssertNil(bare.nodeControl)
+        XCTAssertNil(bare.zScores)
+        XCTAssertEqual(bare.nodes.scores, result.nodes.scores, "the control never changes the scores")
+    }
 }

@@ -22,7 +22,8 @@ final class SparseAutoencoderTests: XCTestCase {
         let (data, _) = clusteredData(clusters: 3, perCluster: 2, dimension: 5, seed: 1)
         for activation in [SAEConfiguration.Activation.relu, .topK(2)] {
             let config = SAEConfiguration(inputDimension: 5, hiddenUnits: 4, activation: activation, l1Coefficient: 0.05, seed: 3)
-            var sae = try SparseAutoencoder(configuration: config, mean: SparseAutoencoder.columnMean(data))
+            var sae = try SparseAutoencoder(configuration: config)
+            sae.preBias = SparseAutoencoder.columnMean(data)
             sae.encoderBias = Tensor(shape: [4], storage: [0.3, -0.2, 0.5, 0.1])
             let (_, g) = sae.lossAndGradients(data)
             let parameters: [(WritableKeyPath<SparseAutoencoder, Tensor>, Tensor)] = [
@@ -92,19 +93,19 @@ final class SparseAutoencoderTests: XCTestCase {
         }
     }
 
-    func testAdamStepIsTheOneLineUpdateElementForElement() {
+    func testAdamStepIsPyTorchsOneLineUpdateElementForElement() {
         var rng = SeededRandom(seed: 12)
         let count = 2500                                                   // two full blocks and a partial one
         let g = (0..<count).map { _ in rng.nextNormal() }
         var (p, m, v) = ((0..<count).map { _ in rng.nextNormal() }, (0..<count).map { _ in rng.nextNormal() * 0.1 },
                          (0..<count).map { _ in abs(rng.nextNormal()) * 0.01 })
         var (p2, m2, v2) = (p, m, v)
-        let (lr, c1, c2): (Float, Float, Float) = (1e-3, 0.19, 0.002)
-        SAEAdam.update(&p, g, &m, &v, count: count, learningRate: lr, c1: c1, c2: c2)
+        let (stepSize, rootCorrection): (Float, Float) = (5.26e-3, 0.0447)
+        SAEAdam.update(&p, g, &m, &v, count: count, stepSize: stepSize, rootCorrection: rootCorrection)
         for i in 0..<count {
-            m2[i] = 0.9 * m2[i] + 0.1 * g[i]
-            v2[i] = 0.999 * v2[i] + 0.001 * g[i] * g[i]
-            p2[i] -= lr * (m2[i] / c1) / ((v2[i] / c2).squareRoot() + 1e-8)
+            m2[i] = m2[i] + 0.1 * (g[i] - m2[i])
+            v2[i] = 0.999 * v2[i] + 0.001 * (g[i] * g[i])
+            p2[i] = p2[i] + (-stepSize * m2[i]) / (v2[i].squareRoot() / rootCorrection + 1e-8)
         }
         XCTAssertEqual(m, m2)
         XCTAssertEqual(v, v2)
@@ -119,11 +120,12 @@ final class SparseAutoencoderTests: XCTestCase {
         var adam = SAEAdam(sae, learningRate: config.learningRate)
         var losses: [Float] = []
         for _ in 0..<config.epochs {
-            let (loss, gradients) = sae.naiveLossAndGradients(data)
+            var (loss, gradients) = sae.naiveLossAndGradients(data)
             losses.append(loss)
+            sae.projectGradients(&gradients)
             adam.step(&sae, gradients)
             SparseAutoencoder.normalizeRows(&sae.encoderWeight)
-            SparseAutoencoder.normalizeRows(&sae.decoderWeight)
+            SparseAutoencoder.normalizeColumns(&sae.decoderWeight)
         }
         for (a, b) in zip(fastLosses, losses) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
         XCTAssertLessThanOrEqual(fast.encoderWeight.maxAbsDifference(sae.encoderWeight), 1e-4)
@@ -132,13 +134,18 @@ final class SparseAutoencoderTests: XCTestCase {
         XCTAssertLessThanOrEqual(fast.preBias.maxAbsDifference(sae.preBias), 1e-4)
     }
 
-    func testTrainingLowersTheLossKeepsUnitRowsAndIsDeterministic() throws {
+    func testTrainingLowersTheLossKeepsUnitNormsAndIsDeterministic() throws {
         let (data, _) = clusteredData(clusters: 4, perCluster: 10, dimension: 16, seed: 2)
         let config = SAEConfiguration(inputDimension: 16, hiddenUnits: 12, epochs: 300, seed: 5)
         let (sae, losses) = try SparseAutoencoder.train(on: data, configuration: config)
         XCTAssertLessThan(losses.last!, 0.5 * losses.first!)
+        // Encoder rows and decoder columns (the reference's last axis of each PyTorch weight).
         for r in 0..<12 {
-            let norm = (0..<16).reduce(Float(0)) { $0 + sae.decoderWeight[r, $1] * sae.decoderWeight[r, $1] }
+            let norm = (0..<16).reduce(Float(0)) { $0 + sae.encoderWeight[r, $1] * sae.encoderWeight[r, $1] }
+            XCTAssertEqual(norm, 1, accuracy: 1e-4)
+        }
+        for c in 0..<16 {
+            let norm = (0..<12).reduce(Float(0)) { $0 + sae.decoderWeight[$1, c] * sae.decoderWeight[$1, c] }
             XCTAssertEqual(norm, 1, accuracy: 1e-4)
         }
         let (again, _) = try SparseAutoencoder.train(on: data, configuration: config)
@@ -147,6 +154,54 @@ final class SparseAutoencoderTests: XCTestCase {
         var other = config
         other.seed = 6
         XCTAssertNotEqual(try SparseAutoencoder.train(on: data, configuration: other).autoencoder, sae)
+    }
+
+    /// The reference's start: unit encoder rows, encoder bias in ±1/√d, an independent decoder
+    /// with unit columns, the pre-bias at zero (or the training mean when asked).
+    func testStartsAsTheReferenceDoes() throws {
+        let (data, _) = clusteredData(clusters: 3, perCluster: 4, dimension: 9, seed: 5)
+        let config = SAEConfiguration(inputDimension: 9, hiddenUnits: 20, seed: 3)
+        let sae = try SparseAutoencoder(configuration: config, mean: SparseAutoencoder.columnMean(data))
+        XCTAssertEqual(sae.preBias.storage, [Float](repeating: 0, count: 9))
+        let bound = 1 / Float(3)
+        XCTAssertTrue(sae.encoderBias.storage.allSatisfy { abs($0) <= bound })
+        XCTAssertGreaterThan(Set(sae.encoderBias.storage.map { $0 > 0 }).count, 1, "the bias is drawn, not constant")
+        XCTAssertNotEqual(sae.decoderWeight, sae.encoderWeight, "the decoder is its own draw")
+        for r in 0..<20 {
+            XCTAssertEqual((0..<9).reduce(Float(0)) { $0 + sae.encoderWeight[r, $1] * sae.encoderWeight[r, $1] }, 1, accuracy: 1e-5)
+        }
+        for c in 0..<9 {
+            XCTAssertEqual((0..<20).reduce(Float(0)) { $0 + sae.decoderWeight[$1, c] * sae.decoderWeight[$1, c] }, 1, accuracy: 1e-5)
+        }
+        var departing = config
+        departing.preBiasStart = .trainingMean
+        let centred = try SparseAutoencoder(configuration: departing, mean: SparseAutoencoder.columnMean(data))
+        XCTAssertEqual(centred.preBias, SparseAutoencoder.columnMean(data))
+        // A configuration saved before the option existed started at the training mean.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as! [String: Any]
+        json["preBiasStart"] = nil
+        let old = try JSONDecoder().decode(SAEConfiguration.self, from: JSONSerialization.data(withJSONObject: json))
+        XCTAssertEqual(old.preBiasStart, .trainingMean)
+        XCTAssertEqual(try JSONDecoder().decode(SAEConfiguration.self, from: JSONEncoder().encode(config)), config)
+    }
+
+    /// After projection a weight gradient has no component along its unit-norm vector.
+    func testProjectedGradientsAreOrthogonalToTheUnitNormVectors() throws {
+        let (data, _) = clusteredData(clusters: 3, perCluster: 5, dimension: 7, seed: 6)
+        let config = SAEConfiguration(inputDimension: 7, hiddenUnits: 5, l1Coefficient: 0.05, seed: 2)
+        let sae = try SparseAutoencoder(configuration: config)
+        var (_, g) = sae.naiveLossAndGradients(data)
+        let before = g
+        sae.projectGradients(&g)
+        for r in 0..<5 {
+            XCTAssertEqual((0..<7).reduce(Float(0)) { $0 + g.encoderWeight[r, $1] * sae.encoderWeight[r, $1] }, 0, accuracy: 1e-6)
+        }
+        for c in 0..<7 {
+            XCTAssertEqual((0..<5).reduce(Float(0)) { $0 + g.decoderWeight[$1, c] * sae.decoderWeight[$1, c] }, 0, accuracy: 1e-6)
+        }
+        XCTAssertNotEqual(before.encoderWeight, g.encoderWeight)
+        XCTAssertEqual(before.encoderBias, g.encoderBias)
+        XCTAssertEqual(before.preBias, g.preBias)
     }
 
     func testCodesSeparateClusters() throws {

@@ -14,12 +14,20 @@ enum StoreFixtures {
 
     /// A report with every optional part present in one method or another.
     static var report: DiscoveryReport {
-        let full = DiscoveryReport.MethodResult(
+        var full = DiscoveryReport.MethodResult(
             scores: HeadScores(method: "sae", heads: heads, scores: [0.1, 0.9, 0.2, 0.3, 0.05, 0.8],
                                edges: [EdgeScore(from: heads[1], to: heads[5], score: 0.7),
                                        EdgeScore(from: heads[0], to: heads[3], score: -0.25)], seconds: 1.5),
             auc: 0.875, match: CircuitEvaluation.Match(truePositives: 2, falsePositives: 0, falseNegatives: 0),
             faithfulness: Faithfulness.Result(fullModel: 2.5, circuit: 2.0, complement: 0.125, random: [0.5, 0.75, 1.0 / 3]))
+        // A label-permutation control with a seed above Int64.max.
+        full.control = LabelPermutation.HeadControl(
+            permutations: 200, seed: UInt64.max - 1,
+            heads: [0.1, 0.9, 0.2, 0.3, 0.05, 0.8].enumerated().map { i, s in
+                LabelPermutation.Statistic(observed: s, nullMean: 0.25, nullSD: 0.125, z: (s - 0.25) / 0.125,
+                                           p: Float(i + 1) / 201)
+            },
+            shuffledAUC: LabelPermutation.ShuffledAUC(mean: 0.625, sd: 0.0625, withinNoise: false))
         let emptyEdges = DiscoveryReport.MethodResult(
             scores: HeadScores(method: "patching-resample", heads: heads, scores: [0.3, 0.2, 0.1, 0.6, 0.5, 0.4], edges: [],
                                seconds: 0.25),

@@ -103,3 +103,31 @@ extension EvaluationRow {
         }
     }
 }
+
+/// A row of `label_controls`: an SAE method's label-permutation control.
+struct LabelControlRow: StoreRow {
+    static let databaseTableName = "label_controls"
+    var runID: Int64
+    var method: String
+    var permutations: Int
+    /// The UInt64 seed's Int64 bit pattern.
+    var seed: Int64
+    var shuffledAucMean: Double?
+    var shuffledAucSd: Double?
+    var withinNoise: Bool?
+}
+
+/// A row of `label_control_heads`: one head's score against its label-permutation null.
+struct LabelControlHeadRow: StoreRow {
+    static let databaseTableName = "label_control_heads"
+    var runID: Int64
+    var method: String
+    var ordinal: Int
+    var layer: Int
+    var head: Int
+    var observed: Double?
+    var nullMean: Double?
+    var nullSd: Double?
+    var z: Double?
+    var p: Double?
+}
