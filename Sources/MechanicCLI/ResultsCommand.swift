@@ -42,45 +42,43 @@ struct ResultsCommand: ParsableCommand {
         try OptionLimits.check(count, 2...OptionLimits.prompts, "--count")
     }
 
-    /// The SAE methods' AUCs over `trials` SAEs, each with its own seed and its own training
-    /// prompts (the dataset shuffled), as the reference code's 10 trials.
+    /// The SAE methods' AUCs over `trials` SAEs, each with its own seed, so its own random draw of
+    /// training prompts and its own label shuffles, as the reference code's 10 trials. Keys: the
+    /// method (`sae`, `sae-edges`, `sae-z`, `sae-normalized`), `<method>@shuffled` for the mean AUC
+    /// under shuffled labels, `<method>@minimal` against the minimal ground truth.
     func saeTrials(model: Transformer, dataset: TaskDataset, l1: Float, truth: Set<HeadID>, minimal: Set<HeadID>?,
                    first: DiscoveryReport) throws -> [String: [Double]] {
         var aucs: [String: [Double]] = [:]
-        for m in first.methods where m.scores.method.hasPrefix("sae") {
-            aucs[m.scores.method] = [m.auc ?? .nan]
-            if let minimal { aucs[m.scores.method + "@minimal"] = [Self.auc(m.scores, minimal)] }
-        }
-        func record(_ scores: HeadScores, as name: String) {
+        func record(_ scores: HeadScores, _ control: LabelPermutation.HeadControl?, as name: String) {
             aucs[name, default: []].append(Self.auc(scores, truth))
             if let minimal { aucs[name + "@minimal", default: []].append(Self.auc(scores, minimal)) }
+            if var control {
+                if control.shuffledAUC == nil { control.evaluate(observed: Self.auc(scores, truth), truth: scores.heads.map { truth.contains($0) }) }
+                if let shuffled = control.shuffledAUC { aucs[name + "@shuffled", default: []].append(shuffled.mean) }
+            }
         }
-        // Capture the head outputs once; each trial reorders them as it would reorder the prompts
-        // (the scores are set-based, so the order matters only for which prompts train the SAE).
+        // Trial 0 is the report's own run.
+        for m in first.methods where m.scores.method.hasPrefix("sae") { record(m.scores, m.control, as: m.scores.method) }
+        // Capture the head outputs once; every trial draws its own training prompts from them.
         let c = model.config
         let captured = try SAEScoring.capture(model: model, dataset: dataset, options: SAEScoring.Options(sae: SAEConfiguration(inputDimension: c.dModel)))
         for trial in 0..<trials {
-            var positive = captured.positive, negative = captured.negative
+            let trialSeed = seed &+ UInt64(trial)
+            var options = SAEScoring.Options(sae: SAEConfiguration(inputDimension: c.dModel, l1Coefficient: l1, seed: trialSeed))
+            options.control.seed = trialSeed
             if trial > 0 {
-                var rng = SeededRandom(seed: seed &+ UInt64(trial) &* 0x9E37_79B9)
-                var positiveOrder = Array(0..<positive.shape[0]), negativeOrder = Array(0..<negative.shape[0])
-                positiveOrder.shuffle(using: &rng)
-                negativeOrder.shuffle(using: &rng)
-                positive = positive.rows(positiveOrder)
-                negative = negative.rows(negativeOrder)
-            }
-            let sae = SAEConfiguration(inputDimension: c.dModel, l1Coefficient: l1, seed: seed &+ UInt64(trial))
-            // Trial 0 of the reference protocol is the report's own run.
-            if trial > 0 {
-                let result = try SAEScoring.score(positive: positive, negative: negative, layers: c.layers, heads: c.heads,
-                                                  options: SAEScoring.Options(sae: sae))
-                record(result.nodes, as: result.nodes.method)
-                record(result.edgeNodes, as: result.edgeNodes.method)
+                let result = try SAEScoring.score(positive: captured.positive, negative: captured.negative, layers: c.layers, heads: c.heads,
+                                                  options: options)
+                record(result.nodes, result.nodeControl, as: result.nodes.method)
+                record(result.edgeNodes, result.edgeNodeControl, as: result.edgeNodes.method)
+                if let z = result.zScores { record(z, result.zControl, as: z.method) }
             }
             // The unit-length variant (not in the reference protocol), over the same trials.
-            let normalized = try SAEScoring.score(positive: positive, negative: negative, layers: c.layers, heads: c.heads,
-                                                  options: SAEScoring.Options(sae: sae, normalizeOutputs: true))
-            record(normalized.nodes, as: "sae-normalized")
+            options.normalizeOutputs = true
+            options.control.permutations = 0
+            let normalized = try SAEScoring.score(positive: captured.positive, negative: captured.negative, layers: c.layers, heads: c.heads,
+                                                  options: options)
+            record(normalized.nodes, nil, as: "sae-normalized")
         }
         return aucs
     }
@@ -108,7 +106,9 @@ struct ResultsCommand: ParsableCommand {
                 printError("\(folder.lastPathComponent) × \(taskName)…")
                 let dataset = try task.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: model)
                 let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path)
-                let options = Discovery.Options(sae: SAEScoring.Options(sae: SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: task.saeL1, seed: seed)))
+                var options = Discovery.Options(sae: SAEScoring.Options(sae: SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: task.saeL1, seed: seed)))
+                options.sae.control.seed = seed
+                options.seed = seed
                 let minimalFile = folder.appendingPathComponent("circuits/\(taskName).minimal.json")
                 let minimal = FileManager.default.fileExists(atPath: minimalFile.path) ? try GroundTruthFile.heads(minimalFile.path) : nil
                 let report = try Discovery.run(model: model, dataset: dataset, groundTruth: truth, options: options)
@@ -137,14 +137,19 @@ struct ResultsCommand: ParsableCommand {
         the share of the task metric those heads keep alone (mean ablation), and runtime.
         Regenerate with `swift run -c release mechanic results`.
 
-        | model | task | circuit (role / minimal) | method | ROC AUC (role) | ROC AUC (minimal) | precision | recall | kept | seconds |
-        |---|---|---:|---|---:|---:|---:|---:|---:|---:|
+        For the SAE methods, "shuffled" is the ROC AUC under shuffled positive/negative labels
+        (mean ± sd over 200 shuffles of the same codes; ⚠ where the real AUC is within 2 sd of it;
+        see the trials table below).
+
+        | model | task | circuit (role / minimal) | method | ROC AUC (role) | shuffled | ROC AUC (minimal) | precision | recall | kept | seconds |
+        |---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|
 
         """
         for row in rows {
             for m in row.report.methods {
                 md += "| \(row.model) | \(row.report.task) | \(row.report.groundTruth?.count ?? 0) / \(row.minimalTruth.map { String($0.count) } ?? "-") | \(m.scores.method) | "
                 md += (m.auc.map { String(format: "%.3f", $0) } ?? "-") + " | "
+                md += (m.control?.shuffledAUC.map { String(format: "%.3f ± %.3f", $0.mean, $0.sd) + ($0.withinNoise ? " ⚠" : "") } ?? "-") + " | "
                 md += (row.minimalAUC?[m.scores.method].map { String(format: "%.3f", $0) } ?? "-") + " | "
                 md += (m.match.map { String(format: "%.2f | %.2f", $0.precision, $0.recall) } ?? "- | -") + " | "
                 md += (m.faithfulness.map { String(format: "%.0f%%", 100 * $0.recovered) } ?? "-") + " | "
@@ -155,19 +160,24 @@ struct ResultsCommand: ParsableCommand {
 
         ## The SAE methods over \(trials) trials
 
-        Each trial trains a new SAE (its own seed) on its own 10 training prompts (the prompt
-        set shuffled), as the reference code's 10 trials; ROC AUC mean ± standard deviation. The
-        published figures on GPT-2 small and attn-only-4l are 0.868 ± 0.008 (IOI), 0.855 ± 0.036
-        (greater-than) and 0.869 ± 0.038 (docstring) for the node method.
+        Each trial trains a new SAE with its own seed, so on its own random draw of 10 training
+        prompts, as the reference code's 10 trials; ROC AUC mean ± standard deviation (population,
+        as the reference reports it). The published figures on GPT-2 small and attn-only-4l are
+        0.868 ± 0.008 (IOI), 0.855 ± 0.036 (greater-than) and 0.869 ± 0.038 (docstring) for the
+        node method.
 
-        The last column is a variant outside the reference protocol (`--sae-normalize`): every
-        head output scaled to unit length before the SAE, so heads with large outputs do not
-        dominate the reconstruction loss.
+        "shuffled" is the label-permutation control: the same codes scored with the positive and
+        negative labels shuffled (200 shuffles per trial), mean over trials of the mean AUC. A real
+        AUC close to it means the scores do not depend on the labels: the method measured code
+        diversity, not the task. `sae-z` ranks heads by the z-score of their node score against
+        that null. This is a check on the method, not a tuning of it.
 
-        Against the role-based ground truth, then (last column) the node method against the minimal set.
+        "unit-length" is a variant outside the reference protocol (`--sae-normalize`): every head
+        output scaled to unit length before the SAE, so heads with large outputs do not dominate
+        the reconstruction loss. The last column is the node method against the minimal set.
 
-        | model | task | circuit | sae (node) | sae-edges | best trial (node) | sae (node), unit-length outputs | sae (node) vs minimal |
-        |---|---|---:|---:|---:|---:|---:|---:|
+        | model | task | circuit | sae (node) | shuffled | sae-z | sae-edges | shuffled | best trial (node) | unit-length | sae (node) vs minimal |
+        |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 
         """
         for row in rows {
@@ -175,10 +185,11 @@ struct ResultsCommand: ParsableCommand {
             func stat(_ values: [Double]?) -> String {
                 guard let values, !values.isEmpty else { return "-" }
                 let mean = values.reduce(0, +) / Double(values.count)
-                let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, values.count - 1))).squareRoot()
+                let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
                 return String(format: "%.3f ± %.3f", mean, sd)
             }
-            md += "| \(row.model) | \(row.report.task) | \(row.report.groundTruth?.count ?? 0) | \(stat(trials["sae"])) | \(stat(trials["sae-edges"])) | "
+            md += "| \(row.model) | \(row.report.task) | \(row.report.groundTruth?.count ?? 0) | \(stat(trials["sae"])) | "
+            md += "\(stat(trials["sae@shuffled"])) | \(stat(trials["sae-z"])) | \(stat(trials["sae-edges"])) | \(stat(trials["sae-edges@shuffled"])) | "
             md += (trials["sae"]?.max().map { String(format: "%.3f", $0) } ?? "-") + " | \(stat(trials["sae-normalized"])) | \(stat(trials["sae@minimal"])) |\n"
         }
         return md

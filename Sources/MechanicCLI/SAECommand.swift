@@ -16,9 +16,11 @@ struct SAECommand: ParsableCommand {
             discussion: """
             Captures every head's output (hook_result, averaged over positions, or at the last token) \
             on the first --prompts task prompts (half positive, half negative), trains the SAE \
-            (MSE + λ·L1, Adam, full batch, unit-norm rows; the defaults are the reference protocol), \
+            (MSE + λ·L1, Adam, full batch, unit-norm weights with projected gradients, zero-started \
+            pre-bias; the defaults are the reference code's), \
             and writes config.json + weights.safetensors to --out. The run and the SAE's settings are \
-            recorded in the results database. `mechanic discover` trains its own SAE the same way.
+            recorded in the results database. `mechanic discover` trains its own SAE the same way, on \
+            --sae-prompts prompts drawn at random from all of its prompts, as the reference code does.
 
             Examples:
               mechanic sae train --out saes/mini-ioi
@@ -38,6 +40,8 @@ struct SAECommand: ParsableCommand {
         @Flag(name: .customLong("last-position"), help: "Use each head's output at the last token instead of its mean over positions.")
         var lastPosition = false
         @Flag(help: "Scale each head output to unit length before training (not in the reference protocol).") var normalize = false
+        @Option(name: .customLong("pre-bias"), help: ArgumentHelp("Starting pre-encoder bias: zero (the reference) or training-mean.", valueName: "start"))
+        var preBias: SAEConfiguration.PreBiasStart = .zero
         @Option(help: "Seed of the prompts and the SAE's initial weights.") var seed: UInt64 = 0
         @Option(help: ArgumentHelp("Folder to save the SAE in (config.json, weights.safetensors).", valueName: "folder")) var out: String
         @Flag(help: "Print JSON (configuration, first and final loss, save folder).") var json = false
@@ -81,7 +85,7 @@ struct SAECommand: ParsableCommand {
             let rows = SAEScoring.trainingRows(positive: positive, negative: negative, prompts: prompts, draw: .firstOfEachSide)
             let configuration = SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: hidden,
                                                  activation: topK.map { .topK($0) } ?? .relu, l1Coefficient: l1 ?? source.saeL1,
-                                                 learningRate: learningRate, epochs: epochs, seed: seed)
+                                                 learningRate: learningRate, epochs: epochs, seed: seed, preBiasStart: preBias)
             let recorded = try store.open().map { try RecordedRun.begin(store: $0, command: "sae train", seed: seed, model: folder) }
             let outFolder = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)
             let work = { () throws -> Summary in
