@@ -112,6 +112,7 @@ struct ResultsCommand: ParsableCommand {
                 let minimalFile = folder.appendingPathComponent("circuits/\(taskName).minimal.json")
                 let minimal = FileManager.default.fileExists(atPath: minimalFile.path) ? try GroundTruthFile.heads(minimalFile.path) : nil
                 let report = try Discovery.run(model: model, dataset: dataset, groundTruth: truth, options: options)
+                for line in DiscoverCommand.controlWarnings(report) { printError("\(folder.lastPathComponent) × \(taskName): " + line) }
                 let minimalAUC = minimal.map { m in Dictionary(report.methods.map { ($0.scores.method, Self.auc($0.scores, m)) }, uniquingKeysWith: { first, _ in first }) }
                 rows.append(Row(model: folder.lastPathComponent, report: report,
                                 saeTrials: try saeTrials(model: model, dataset: dataset, l1: task.saeL1, truth: truth, minimal: minimal, first: report),
