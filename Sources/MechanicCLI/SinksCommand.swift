@@ -43,6 +43,9 @@ struct SinksCommand: ParsableCommand {
 
     @Option(name: .customLong("hidden-threshold"), help: "α above which a later position is a hidden sink.")
     var hidden = 0.1
+    @Option(name: .customLong("min-observers"),
+            help: "Queries that must see a later position for it to count as a hidden sink (1: the bare ACT rule).")
+    var minObservers = 8
 
     @Option(name: .customLong("batch-size"), help: "Prompts per forward pass (lower it for long prompts).")
     var batchSize = 8
@@ -63,6 +66,7 @@ struct SinksCommand: ParsableCommand {
             throw ValidationError("unknown task \"\(task)\"; tasks: \(TaskRegistry.names.joined(separator: ", ")).")
         }
         try OptionLimits.check(count, 1...OptionLimits.prompts, "--count")
+        try OptionLimits.check(minObservers, 1...1_000_000, "--min-observers")
     }
 
     func run() throws {
@@ -81,7 +85,7 @@ struct SinksCommand: ParsableCommand {
         }
         let recorded = try store.open().map { try RecordedRun.begin(store: $0, command: "sinks", seed: seed, model: model.folder) }
         let bar = ProgressBox(ProgressBar(total: 1, label: "sinks"))
-        let options = SinkOptions(thresholds: SinkThresholds(firstToken: firstToken, hiddenSink: hidden), prependBOS: bos,
+        let options = SinkOptions(thresholds: SinkThresholds(firstToken: firstToken, hiddenSink: hidden, minimumObservers: minObservers), prependBOS: bos,
                                   batchSize: batchSize, progress: { done, total in bar.update(done, total) })
         let folder = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)
         let work = {

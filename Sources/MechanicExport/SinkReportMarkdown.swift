@@ -25,7 +25,7 @@ public enum SinkReportMarkdown {
                 "Column-normalised score of key j in a head: α_j = Σ_i A[i,j] / (number of real queries i ≥ j). "
                     + "α₀ is the mean attention mass on the first token.",
                 "",
-                "Thresholds: first-token sink α₀ > \(f(t.firstToken)) (ε of Sink₁^ε); hidden sink α_j > \(f(t.hiddenSink)) for j ≥ 1; "
+                "Thresholds: first-token sink α₀ > \(f(t.firstToken)) (ε of Sink₁^ε); hidden sink α_j > \(f(t.hiddenSink)) for j ≥ 1 seen by at least \(t.minimumObservers) queries; "
                     + "massive activation |a| > \(SinkReportText.fixed(t.massiveAbsolute, 1)) and ≥ "
                     + "\(SinkReportText.fixed(t.massiveRelative, 1)) × the median |a| of its hidden state.",
                 "",

@@ -42,9 +42,9 @@ public enum SinkReportSVG {
         Array(Set(analysis.examples.map { HeadIndex(layer: $0.layer, head: $0.head) })).sorted()
     }
 
-    /// `pattern-L{layer}H{head}.svg`.
+    /// `pattern-a{layer}.{head}.svg`.
     public static func patternFileName(_ head: HeadIndex) -> String {
-        "pattern-L\(head.layer)H\(head.head).svg"
+        "pattern-a\(head.layer).\(head.head).svg"
     }
 
     private static func heatmap(_ analysis: SinkAnalysis, title: String, legend: String, range: ClosedRange<Double>,

@@ -125,7 +125,7 @@ public struct SinkAccumulator: Sendable {
                 grow(&columnSums[slot], to: n)
                 for (j, value) in alpha.enumerated() {
                     columnSums[slot][j] += value
-                    if j > 0 && value > thresholds.hiddenSink {
+                    if j > 0 && n - j >= thresholds.minimumObservers && value > thresholds.hiddenSink {
                         recordHiddenSink(row: r, layer: layer, head: hi, position: j, score: value, batch: batch)
                     }
                 }

@@ -1,28 +1,51 @@
 /// The thresholds that decide what counts as a sink or a massive activation.
 ///
 /// Defaults are the published ones (see `published-results.md`): a first-token sink has
-/// α₀ > 0.3 (Gu et al. 2025), a hidden sink has α_j > 0.1 for j > 0 (ACT, Yu et al. 2024),
+/// α₀ > 0.3 (Gu et al. 2025), a hidden sink has α_j > 0.1 for j > 0 (ACT, Yu et al. 2024) and,
+/// Mechanic's addition, at least 8 queries that can see it,
 /// a massive activation has |a| > 100 and |a| ≥ 1000 × the median |a| of its hidden state
 /// (Sun et al. 2024).
 public struct SinkThresholds: Codable, Sendable, Equatable {
     /// ε of the first-token sink rate Sink₁^ε: a (prompt, layer, head) sinks on the first token when α₀ > ε.
     public var firstToken: Double
-    /// A later key position j ≥ 1 is a hidden sink when α_j exceeds this.
+    /// A later key position j ≥ 1 is a hidden sink when α_j exceeds this…
     public var hiddenSink: Double
+    /// …and at least this many queries can see it (in a prompt of n tokens, key j is seen by the
+    /// n − j queries at and after it). Without it, every late key counts: the last one is seen by
+    /// one query, its own, and any self-attention above 0.1 made it a "sink" (on mechanic-mini,
+    /// all 32 heads, 9,571 events). Default 8; 1 reproduces the bare ACT rule.
+    public var minimumObservers: Int
     /// A massive activation's magnitude must exceed this.
     public var massiveAbsolute: Double
     /// …and be at least this many times the median magnitude of its position's `dModel` vector.
     public var massiveRelative: Double
 
-    public init(firstToken: Double = 0.3, hiddenSink: Double = 0.1, massiveAbsolute: Double = 100, massiveRelative: Double = 1000) {
+    public init(firstToken: Double = 0.3, hiddenSink: Double = 0.1, minimumObservers: Int = 8, massiveAbsolute: Double = 100,
+                massiveRelative: Double = 1000) {
         self.firstToken = firstToken
         self.hiddenSink = hiddenSink
+        self.minimumObservers = minimumObservers
         self.massiveAbsolute = massiveAbsolute
         self.massiveRelative = massiveRelative
     }
 
+    private enum CodingKeys: String, CodingKey { case firstToken, hiddenSink, minimumObservers, massiveAbsolute, massiveRelative }
+
+    /// Decodes thresholds; an analysis stored before `minimumObservers` existed counted every key (1).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        firstToken = try c.decode(Double.self, forKey: .firstToken)
+        hiddenSink = try c.decode(Double.self, forKey: .hiddenSink)
+        minimumObservers = try c.decodeIfPresent(Int.self, forKey: .minimumObservers) ?? 1
+        massiveAbsolute = try c.decode(Double.self, forKey: .massiveAbsolute)
+        massiveRelative = try c.decode(Double.self, forKey: .massiveRelative)
+    }
+
     /// Rejects thresholds that cannot mean anything (negative, non-finite, or above 1 for attention).
     public func validate() throws(SinkError) {
+        if minimumObservers < 1 || minimumObservers > 1_000_000 {
+            throw .invalidOption(name: "minimumObservers", value: "\(minimumObservers)", expected: "a count of queries from 1 to 1,000,000")
+        }
         for (name, value) in [("firstToken", firstToken), ("hiddenSink", hiddenSink)] where !(value >= 0 && value < 1) {
             throw .invalidOption(name: name, value: "\(value)", expected: "an attention share in [0, 1)")
         }

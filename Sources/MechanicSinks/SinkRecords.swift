@@ -8,8 +8,8 @@ public struct HeadIndex: Hashable, Comparable, Codable, Sendable, CustomStringCo
         self.head = head
     }
 
-    /// `L3H5`, the spelling used in reports and file names.
-    public var description: String { "L\(layer)H\(head)" }
+    /// `a3.5`, the spelling of circuits and ACDC graphs, used in reports and file names.
+    public var description: String { "a\(layer).\(head)" }
 
     public static func < (a: HeadIndex, b: HeadIndex) -> Bool {
         (a.layer, a.head) < (b.layer, b.head)

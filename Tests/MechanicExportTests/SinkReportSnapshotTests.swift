@@ -22,7 +22,7 @@ final class SinkReportSnapshotTests: XCTestCase {
 
     func testAttentionPattern() throws {
         let svg = try XCTUnwrap(SinkReportSVG.pattern(analysis, head: HeadIndex(layer: 0, head: 1)))
-        assertSnapshot(svg, named: "pattern-L0H1.svg")
+        assertSnapshot(svg, named: "pattern-a0.1.svg")
         XCTAssertNil(SinkReportSVG.pattern(analysis, head: HeadIndex(layer: 1, head: 1)))
     }
 

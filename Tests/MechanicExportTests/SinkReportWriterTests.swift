@@ -23,7 +23,7 @@ final class SinkReportWriterTests: XCTestCase {
         let analysis = SinkReportFixture.analysis()
         let folder = root.appendingPathComponent("nested/report")
         try SinkReportWriter.write(analysis, to: folder)
-        XCTAssertEqual(try contents(folder), ["first-token-mass.svg", "hidden-sinks.svg", "pattern-L0H1.svg", "report.json", "report.md"])
+        XCTAssertEqual(try contents(folder), ["first-token-mass.svg", "hidden-sinks.svg", "pattern-a0.1.svg", "report.json", "report.md"])
         for (name, text) in SinkReportWriter.files(for: analysis) {
             XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8), text, name)
         }
@@ -35,9 +35,9 @@ final class SinkReportWriterTests: XCTestCase {
         var analysis = SinkReportFixture.analysis()
         analysis.examples.append(AttentionPatternExample(bosPrepended: true, prompt: 0, layer: 1, head: 1, tokens: ["a"], weights: [[1]]))
         try SinkReportWriter.write(analysis, to: folder)
-        XCTAssertTrue(try contents(folder).contains("pattern-L1H1.svg"))
+        XCTAssertTrue(try contents(folder).contains("pattern-a1.1.svg"))
         try SinkReportWriter.write(SinkReportFixture.analysis(), to: folder)
-        XCTAssertFalse(try contents(folder).contains("pattern-L1H1.svg"), "a stale figure survived")
+        XCTAssertFalse(try contents(folder).contains("pattern-a1.1.svg"), "a stale figure survived")
         XCTAssertEqual(try contents(root), ["report"])
     }
 

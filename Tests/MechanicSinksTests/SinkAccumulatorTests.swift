@@ -5,8 +5,41 @@ import MechanicTokenizer
 
 /// The reductions on hand-built patterns and residual streams, checked against values worked out by hand.
 final class SinkAccumulatorTests: XCTestCase {
-    func accumulator(layers: Int = 1, heads: Int = 1, recordLimit: Int = 200) -> SinkAccumulator {
-        SinkAccumulator(layers: layers, heads: heads, thresholds: SinkThresholds(), bosPrepended: true, recordLimit: recordLimit)
+    /// An accumulator with the bare ACT rule (any number of observing queries), which the hand-worked values below assume.
+    func accumulator(layers: Int = 1, heads: Int = 1, recordLimit: Int = 200, minimumObservers: Int = 1) -> SinkAccumulator {
+        SinkAccumulator(layers: layers, heads: heads, thresholds: SinkThresholds(minimumObservers: minimumObservers), bosPrepended: true,
+                        recordLimit: recordLimit)
+    }
+
+    /// A planted sink that many queries see is found; a late key seen only by itself and one more
+    /// query, with the same column score, is not (default: at least 8 observing queries).
+    func testHiddenSinksNeedEnoughObservingQueries() {
+        let n = 12
+        // Every query from 2 on puts 0.5 on key 2 (seen by 10 queries); the last query also puts 0.45 on
+        // key 10 (seen by 2 queries: α₁₀ = 0.45 / 2 > 0.1) and 0.05 on key 11 (below the threshold).
+        var rows = [[Float]](repeating: [Float](repeating: 0, count: n), count: n)
+        for i in 0..<n {
+            if i < 2 { rows[i][0] = 1; continue }
+            rows[i][0] = 0.5
+            rows[i][2] = 0.5
+        }
+        rows[n - 1] = [Float](repeating: 0, count: n)
+        rows[n - 1][2] = 0.5
+        rows[n - 1][10] = 0.45
+        rows[n - 1][11] = 0.05
+        let batch = PromptBatch(tokens: TokenBatch(rows: [Array(100..<(100 + n))]), promptIndices: [0])
+        var strict = accumulator(minimumObservers: 8)
+        strict.addPrompts(batch)
+        strict.addPatterns(patternTensor([[rows]], positions: n), layer: 0, batch: batch)
+        let found = strict.finish { "t\($0)" }
+        XCTAssertEqual(found.hiddenSinks.map(\.position), [2])
+        XCTAssertEqual(found.hiddenSinkTokens.map(\.token), ["t102"])
+        var bare = accumulator(minimumObservers: 1)
+        bare.addPrompts(batch)
+        bare.addPatterns(patternTensor([[rows]], positions: n), layer: 0, batch: batch)
+        XCTAssertEqual(Set(bare.finish { "t\($0)" }.hiddenSinks.map(\.position)), [2, 10], "the bare rule also counts the late key")
+        XCTAssertEqual(SinkThresholds().minimumObservers, 8)
+        XCTAssertThrowsError(try SinkThresholds(minimumObservers: 0).validate())
     }
 
     func testColumnScoresAndEntropyByHand() {

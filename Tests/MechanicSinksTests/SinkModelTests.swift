@@ -10,9 +10,16 @@ import MechanicTokenizer
 final class SinkModelTests: XCTestCase {
     func testHandBuiltModelNamesExactlyItsSinkHeadsAndPositions() throws {
         let model = try SinkModel.make()
+        // The prompts are 4–8 tokens, so the sinks are seen by 3–7 queries: the bare ACT rule (1 observer) names them.
         let analysis = try SinkAnalysis.run(model: model, prompts: SinkModel.prompts, bosID: SinkModel.bos, padID: 0,
-                                            options: SinkOptions(batchSize: 2), tokenText: SinkModel.text)
+                                            options: SinkOptions(thresholds: SinkThresholds(minimumObservers: 1), batchSize: 2),
+                                            tokenText: SinkModel.text)
         XCTAssertEqual(analysis.variants.map(\.bosPrepended), [true, false])
+        // With the default of 8 observing queries, none of these short prompts' late keys counts.
+        let strict = try SinkAnalysis.run(model: model, prompts: SinkModel.prompts, bosID: SinkModel.bos, padID: 0,
+                                          options: SinkOptions(batchSize: 2), tokenText: SinkModel.text)
+        XCTAssertEqual(strict.variants[0].hiddenSinkTotal, 0)
+        XCTAssertEqual(strict.variants[0].firstTokenSinkRate, [[1, 0], [0, 1]], "first-token sinks do not depend on it")
         let s = analysis.variants[0]
         XCTAssertEqual(s.promptCount, 3)
         XCTAssertEqual(s.tokenCount, 8 + 5 + 4)
@@ -54,7 +61,7 @@ final class SinkModelTests: XCTestCase {
         let rows = randomRows([7, 3, 9, 5, 9])
         let batches = [TokenBatch(rows: Array(rows[0..<2])), TokenBatch(rows: Array(rows[2...]))]
         let s = try SinkStatistics.analyse(model: model, batches: batches, bosPrepended: false,
-                                           options: SinkOptions(thresholds: SinkThresholds(hiddenSink: 0.2)))
+                                           options: SinkOptions(thresholds: SinkThresholds(hiddenSink: 0.2, minimumObservers: 2)))
         let (layers, heads) = (model.config.layers, model.config.heads)
         var mass = [[Double]](repeating: [Double](repeating: 0, count: heads), count: layers)
         var entropy = mass
@@ -74,7 +81,7 @@ final class SinkModelTests: XCTestCase {
                             let a = (j..<n).reduce(0.0) { $0 + Double(pattern[r, h, $1, j]) } / Double(n - j)
                             column[l][h][j] += a / reach[j]
                             if j == 0 { mass[l][h] += a / 5 }
-                            if j > 0 && a > 0.2 { hidden += 1 }
+                            if j > 0 && n - j >= 2 && a > 0.2 { hidden += 1 }
                         }
                         let e = (0..<n).reduce(0.0) { sum, i in
                             sum - (0...i).reduce(0.0) { $0 + Double(pattern[r, h, i, $1]) * log(Double(pattern[r, h, i, $1])) }
