@@ -6,19 +6,22 @@ import Mechanic
 struct DBCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
-        abstract: "Read the results database: list runs, show one, or run a read-only SQL query.",
+        abstract: "Read the results database (list runs, show one, run read-only SQL) and merge shards into it.",
         discussion: """
-        Every command opens the database read-only, so it works while a run is writing. The schema \
-        (runs, tasks, prompts, ground_truth, methods, head_scores, edge_scores, circuit_heads, \
-        evaluations, saes, sink_analyses, sink_heads) is described in the README.
+        runs, show and query open the database read-only, so they work while a run is writing. The \
+        schema (runs, tasks, prompts, ground_truth, methods, head_scores, edge_scores, circuit_heads, \
+        evaluations, label_controls, label_control_heads, saes, sink_analyses, sink_heads) is \
+        described in the README. merge copies the finished runs of other stores (shards written on \
+        other machines) into one.
 
         Examples:
           mechanic db runs
           mechanic db show 3 --json
           mechanic db query "SELECT method, auc FROM evaluations WHERE run_id = 3 ORDER BY auc DESC"
           mechanic db query --csv "SELECT layer, head, score FROM head_scores WHERE run_id = 3 AND method = 'sae'"
+          mechanic db merge shards/*.sqlite --into mechanic.sqlite
         """,
-        subcommands: [Runs.self, Show.self, Query.self]
+        subcommands: [Runs.self, Show.self, Query.self, Merge.self]
     )
 
     /// `--db` for the read-only subcommands.
@@ -27,6 +30,49 @@ struct DBCommand: ParsableCommand {
         var db: String?
 
         func open() throws -> ResultStore { try ResultStore(path: StoreOptions.resolve(db), readOnly: true) }
+    }
+
+    struct Merge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Merge the finished runs of shard stores into one store.",
+            discussion: """
+            Each finished run is copied with everything recorded for it (task, prompts, scores, \
+            evaluations, label controls, SAEs, sink analyses), one transaction per run, under a new \
+            run id and with its provenance (command, arguments, seed, model checksum, host, process, \
+            times). A run already in the target (the same provenance) is skipped, so merging twice \
+            changes nothing. Runs still running in a shard are left out. Shards are only read; one \
+            that is corrupt, not a Mechanic store, or from a newer Mechanic is refused before \
+            anything is written.
+
+            Examples:
+              mechanic db merge node1.sqlite node2.sqlite --into mechanic.sqlite
+              mechanic db merge shards/*.sqlite --into all.sqlite --json
+            """)
+        @Argument(help: ArgumentHelp("Shard stores to merge.", valueName: "shard")) var shards: [String]
+        @Option(help: ArgumentHelp("The store to merge into (created when missing).", valueName: "file")) var into: String
+        @Flag(help: "Print JSON (one summary per shard).") var json = false
+
+        func validate() throws {
+            if shards.isEmpty { throw ValidationError("Give at least one shard store to merge.") }
+            let target = URL(fileURLWithPath: (into as NSString).expandingTildeInPath).standardizedFileURL.path
+            if let same = shards.first(where: { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath).standardizedFileURL.path == target }) {
+                throw ValidationError("\(same) is the target itself; merge other stores into it.")
+            }
+        }
+
+        func run() throws {
+            let store = try ResultStore(path: (into as NSString).expandingTildeInPath)
+            var summaries: [ResultStore.MergeSummary] = []
+            for shard in shards {
+                let summary = try store.merge(shard: (shard as NSString).expandingTildeInPath)
+                summaries.append(summary)
+                if !json {
+                    print("\(shard): \(summary.merged.count) of \(summary.runs) finished runs merged, \(summary.duplicates) already there"
+                          + (summary.unfinished > 0 ? ", \(summary.unfinished) still running left out" : ""))
+                }
+            }
+            if json { try printJSON(summaries) }
+        }
     }
 
     struct Runs: ParsableCommand {

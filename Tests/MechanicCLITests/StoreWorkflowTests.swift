@@ -198,6 +198,29 @@ final class StoreWorkflowTests: XCTestCase {
         XCTAssertEqual(try store.completedMethods(run: 1).sorted(), ["patching-resample", "sae"])
     }
 
+    /// Two shards written by separate runs merge into one store; merging again adds nothing.
+    func testDbMergeJoinsShardsOnce() throws {
+        let shards = ["a", "b"].map { dir.appendingPathComponent("shard-\($0).sqlite").path }
+        for (i, shard) in shards.enumerated() {
+            let sinks = try mechanic(["sinks", "--model", Self.model, "--task", "ioi", "--count", "4", "--seed", "\(i)",
+                                      "--out", dir.appendingPathComponent("sinks-\(i)").path, "--db", shard])
+            XCTAssertEqual(sinks.status, 0, sinks.stderr)
+        }
+        let merged = dir.appendingPathComponent("merged.sqlite").path
+        let first = try mechanic(["db", "merge"] + shards + ["--into", merged])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("1 of 1 finished runs merged, 0 already there"), first.stdout)
+        let again = try mechanic(["db", "merge"] + shards + ["--into", merged, "--json"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let summaries = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(summaries.map { $0["duplicates"] as? Int }, [1, 1])
+        let runs = try mechanic(["db", "query", "SELECT count(*) FROM sink_analyses", "--db", merged, "--csv"])
+        XCTAssertTrue(runs.stdout.contains("2"), runs.stdout)
+        let itself = try mechanic(["db", "merge", merged, "--into", merged])
+        XCTAssertNotEqual(itself.status, 0)
+        XCTAssertTrue(itself.stderr.contains("is the target itself"), itself.stderr)
+    }
+
     func testBadDatabaseFilesAreOneClearLine() throws {
         let corrupt = dir.appendingPathComponent("corrupt.sqlite").path
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }).write(to: URL(fileURLWithPath: corrupt))
