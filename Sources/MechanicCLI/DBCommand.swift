@@ -85,11 +85,16 @@ struct DBCommand: ParsableCommand {
 
         func run() throws {
             let store = try location.open()
-            let result = try store.query("""
+            var result = try store.query("""
                 SELECT r.id, r.status, r.command, t.name AS task, r.model_path, r.started_at, r.finished_at,
                        (SELECT count(*) FROM methods m WHERE m.run_id = r.id) AS methods
                 FROM runs r LEFT JOIN tasks t ON t.run_id = r.id ORDER BY r.id DESC LIMIT \(max(0, limit))
                 """)
+            // A run whose process is gone reads as interrupted, as the next writer will record it.
+            let stale = try store.staleRuns()
+            for i in result.rows.indices {
+                if case .integer(let id) = result.rows[i][0], stale.contains(id) { result.rows[i][1] = .text("interrupted") }
+            }
             if json { return try printJSON(result) }
             if result.rows.isEmpty { return print("no runs in \(store.path)") }
             printTable(result)
@@ -115,9 +120,20 @@ struct DBCommand: ParsableCommand {
                 throw CLIError("no run \(id) in \(store.path); `mechanic db runs` lists the runs")
             }
             let report: DiscoveryReport? = record.info.command == "discover" ? try? store.report(run: id) : nil
-            if json { return try printJSON(Shown(run: record, report: report)) }
+            if json {
+                var shown = record
+                if try store.staleRuns().contains(record.id) {
+                    shown.status = .interrupted
+                    shown.message = "recorded as running; its process \(record.pid) is gone"
+                }
+                return try printJSON(Shown(run: shown, report: report))
+            }
             print("run \(record.id): \(record.info.command) \(record.info.arguments.joined(separator: " "))")
-            print("status: \(record.status.rawValue)\(record.message.map { " (\($0))" } ?? "")")
+            if try store.staleRuns().contains(record.id) {
+                print("status: interrupted (recorded as running; its process \(record.pid) is gone)")
+            } else {
+                print("status: \(record.status.rawValue)\(record.message.map { " (\($0))" } ?? "")")
+            }
             print("model: \(record.info.modelPath ?? "-") \(record.info.modelChecksum ?? "")")
             print("seed: \(record.info.seed.map(String.init) ?? "-"); Mechanic \(record.info.version); pid \(record.pid) on \(record.host)")
             let formatter = ISO8601DateFormatter()

@@ -60,6 +60,15 @@ extension ResultStore {
         try finishRun(id, status: .interrupted, message: "interrupted: the process stopped before finishing the run")
     }
 
+    /// The `running` runs of this host whose process no longer exists: what
+    /// ``markStaleRunsInterrupted()`` would mark, found without writing (so on read-only stores too).
+    public func staleRuns() throws(StoreError) -> Set<Int64> {
+        try read { db in
+            let running = try RunRecord.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
+            return Set(running.filter { $0.host == Self.hostName && !Self.isAlive(pid: $0.pid, host: $0.host) }.map(\.id))
+        }
+    }
+
     /// Marks `interrupted` every `running` run of this host whose process no longer exists, and
     /// returns their ids. Runs of other hosts are left alone: their pids mean nothing here.
     @discardableResult

@@ -154,12 +154,15 @@ final class StoreWorkflowTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(stored, 1)
 
-        // The store is consistent: the run is left running until a writer marks it interrupted.
+        // The store is consistent: the run is recorded running until a writer marks it interrupted,
+        // and the read-only `db runs` already shows it as interrupted, since its process is gone.
         let before = try ResultStore(path: db, readOnly: true)
         XCTAssertEqual(try before.completedMethods(run: 1), ["attribution"])
         XCTAssertEqual(try before.run(1)?.status, .running)
         let runs = try mechanic(["db", "runs", "--db", db])
-        XCTAssertTrue(runs.stdout.contains("running"), runs.stdout)
+        XCTAssertTrue(runs.stdout.contains("interrupted"), runs.stdout)
+        XCTAssertFalse(runs.stdout.contains("running"), runs.stdout)
+        XCTAssertEqual(try before.run(1)?.status, .running, "reading changed nothing")
 
         let resumed = try discover(["--resume", "1"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)

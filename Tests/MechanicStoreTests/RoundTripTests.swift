@@ -133,7 +133,12 @@ final class RoundTripTests: XCTestCase {
             try db.execute(sql: "UPDATE runs SET pid = ? WHERE id = ?", arguments: [child.processIdentifier, dead])
             try db.execute(sql: "UPDATE runs SET host = 'another-machine' WHERE id = ?", arguments: [elsewhere])
         }
+        // Read-only, the same runs are found without writing anything.
+        let reader = try ResultStore(path: store.path, readOnly: true)
+        XCTAssertEqual(try reader.staleRuns(), [dead])
+        XCTAssertEqual(try reader.run(dead)?.status, .running)
         XCTAssertEqual(try store.markStaleRunsInterrupted(), [dead])
+        XCTAssertEqual(try reader.staleRuns(), [])
         XCTAssertEqual(try store.run(dead)?.status, .interrupted)
         XCTAssertEqual(try store.run(mine)?.status, .running)
         // A run on another host is not guessed at: resuming it needs it marked first.
