@@ -79,6 +79,7 @@ struct DiscoverCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Continue a stored run that was interrupted: run only the methods it lacks.", valueName: "run"))
     var resume: Int64?
     @OptionGroup var store: StoreOptions
+    @OptionGroup var weights: WeightOptions
     @OptionGroup var threads: ThreadOptions
 
     static let defaultModel = "artifacts/models/mechanic-mini"
@@ -112,7 +113,7 @@ struct DiscoverCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let (folder, loaded, tokenizer) = try loadModelFolder(model)
+        let (folder, loaded, tokenizer) = try loadModelFolder(model, weights)
         let taskSource = try circuitTask(task)
         let made = try taskSource.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: !noBOS)
         let dataset = try made.keepingCorrect(model: loaded)

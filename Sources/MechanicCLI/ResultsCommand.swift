@@ -24,6 +24,7 @@ struct ResultsCommand: ParsableCommand {
     @Option(help: "Seed of the prompts and SAEs.") var seed: UInt64 = 0
     @Option(help: "SAE trials per model and task (new SAE seed and training prompts each), reported as mean ± sd, as the reference protocol does.")
     var trials = 10
+    @OptionGroup var weights: WeightOptions
     @OptionGroup var threads: ThreadOptions
 
     struct Row: Codable {
@@ -96,7 +97,7 @@ struct ResultsCommand: ParsableCommand {
         guard !folders.isEmpty else { throw CLIError("no model folder under \(root.path) has circuits/; run `mechanic card` first") }
         var rows: [Row] = []
         for folder in folders {
-            let model = try CheckpointLoader.load(folder: folder)
+            let model = try weights.load(folder: folder)
             let tokenizer = try GPT2Tokenizer(folder: folder)
             let files = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("circuits").path)
                 .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".minimal.json") }.sorted()

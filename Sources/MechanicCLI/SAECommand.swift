@@ -46,6 +46,7 @@ struct SAECommand: ParsableCommand {
         @Option(help: ArgumentHelp("Folder to save the SAE in (config.json, weights.safetensors).", valueName: "folder")) var out: String
         @Flag(help: "Print JSON (configuration, first and final loss, save folder).") var json = false
         @OptionGroup var store: StoreOptions
+        @OptionGroup var weights: WeightOptions
         @OptionGroup var threads: ThreadOptions
 
         struct Summary: Codable {
@@ -71,7 +72,7 @@ struct SAECommand: ParsableCommand {
 
         func run() throws {
             threads.apply()
-            let (folder, loaded, tokenizer) = try loadModelFolder(model)
+            let (folder, loaded, tokenizer) = try loadModelFolder(model, weights)
             let source = try circuitTask(task)
             let dataset = try source.dataset(tokenizer: tokenizer, count: prompts, seed: seed, prependBOS: true).keepingCorrect(model: loaded)
             let reduction: HeadOutputs.Reduction = lastPosition ? .position(-1) : .meanOverPositions

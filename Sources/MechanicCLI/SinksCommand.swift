@@ -19,6 +19,7 @@ struct SinksCommand: ParsableCommand {
     )
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var weights: WeightOptions
 
     @Option(help: "Built-in task whose positive prompts to analyse (\(TaskRegistry.names.joined(separator: ", "))).")
     var task: String?
@@ -67,7 +68,7 @@ struct SinksCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let (loaded, maybeTokenizer) = try model.load()
+        let (loaded, maybeTokenizer) = try model.load(weights)
         guard let tokenizer = maybeTokenizer else { throw CLIError("\(model.folder.path) has no tokenizer files") }
         var texts = prompts
         if let task {

@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+import Mechanic
+
+/// Hostile input at the command line: corrupt weights, non-finite or absurd numbers, an output
+/// nobody reads, foreign line endings, a circuit of another model. Each is a non-zero exit with
+/// one clear line on standard error (or, where asked for, a clean success), never a crash.
+final class HostileInputCLITests: XCTestCase {
+    var scratch: URL!
+
+    override func setUpWithError() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mechanic-hostile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    func expectFailure(_ result: CLITests.Result, _ phrase: String, _ arguments: [String],
+                       file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(result.status, 0, "\(arguments)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(phrase), "\(arguments): \(result.stderr)", file: file, line: line)
+        XCTAssertFalse(result.stderr.contains("Fatal error"), "\(arguments) crashed", file: file, line: line)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(arguments): \(result.stderr)", file: file, line: line)
+    }
+
+    /// tiny-f32 with one weight set to NaN.
+    func corruptCopy() throws -> URL {
+        let folder = scratch.appendingPathComponent("tiny-nan")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: CLITests.fixture("tiny-f32")), to: folder)
+        let weights = folder.appendingPathComponent("model.safetensors")
+        let file = try SafetensorsFile(path: weights.path)
+        var tensors: [String: Tensor] = [:]
+        for name in file.names { tensors[name] = try file.tensor(name) }
+        tensors["transformer.h.1.mlp.c_fc.weight"]!.storage[5] = .nan
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: weights)
+        return folder
+    }
+
+    func testNonFiniteWeightsAreRefusedUnlessAllowed() throws {
+        let folder = try corruptCopy().path
+        for arguments in [["inspect", "--model", folder], ["run", "--model", folder, "the cat"],
+                          ["discover", "--model", folder, "--no-db"], ["tasks", "show", "induction-random", "--model", folder]] {
+            let result = try runMechanic(arguments)
+            expectFailure(result, "tensor transformer.h.1.mlp.c_fc.weight contains NaN or infinity", arguments)
+            XCTAssertTrue(result.stderr.contains("--allow-non-finite-weights"), result.stderr)
+            XCTAssertEqual(result.stdout, "")
+        }
+        // Allowed, the model loads and runs; its NaN logits print as JSON strings, not an encoding error.
+        let result = try runMechanic(["run", "--model", folder, "--allow-non-finite-weights", "--json", "--top-k", "2", "the cat"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertTrue(result.stdout.contains("\"nan\""), result.stdout)
+        let inspect = try runMechanic(["inspect", "--model", folder, "--allow-non-finite-weights", "--json"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+    }
+}
