@@ -63,7 +63,7 @@ struct ThreadOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if let threads { try OptionLimits.checkThreads(threads) }
     }
 
     func apply() {

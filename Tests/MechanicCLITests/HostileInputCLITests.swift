@@ -56,4 +56,36 @@ final class HostileInputCLITests: XCTestCase {
         let inspect = try runMechanic(["inspect", "--model", folder, "--allow-non-finite-weights", "--json"])
         XCTAssertEqual(inspect.status, 0, inspect.stderr)
     }
+
+    func testNumbersOutOfRangeOrNonFiniteAreRefusedBeforeAnyWork() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cases: [([String], String)] = [
+            (["discover", "--sae-hidden", "0", "--no-db"], "--sae-hidden must be between 1 and 16384 (got 0): the SAE's size"),
+            (["discover", "--sae-hidden", "100000000", "--no-db"], "--sae-hidden must be between 1 and 16384"),
+            (["sae", "train", "--hidden", "1000000", "--out", scratch.appendingPathComponent("sae").path, "--no-db"], "--hidden must be between 1 and 16384"),
+            (["discover", "--sae-epochs=-1", "--no-db"], "--sae-epochs must be between 0 and 1000000"),
+            (["discover", "--sae-epochs", "2000000000", "--no-db"], "--sae-epochs must be between 0 and 1000000"),
+            (["sae", "train", "--epochs", "9999999", "--out", scratch.appendingPathComponent("sae").path, "--no-db"], "--epochs must be between 0 and 1000000"),
+            (["discover", "--threads", "\(cores + 1)", "--no-db"], "--threads must be between 1 and \(cores)"),
+            (["bench", "--threads", "0"], "--threads must be between 1 and \(cores)"),
+            (["discover", "--acdc-threshold", "nan", "--no-db"], "--acdc-threshold must be a finite number"),
+            (["discover", "--acdc-threshold=-1", "--no-db"], "--acdc-threshold must be a finite number at least 0"),
+            (["discover", "--sae-l1", "inf", "--no-db"], "--sae-l1 must be a finite number"),
+            (["sae", "train", "--l1", "nan", "--out", scratch.appendingPathComponent("sae").path, "--no-db"], "--l1 must be a finite number"),
+            (["sae", "train", "--learning-rate", "inf", "--out", scratch.appendingPathComponent("sae").path, "--no-db"], "--learning-rate must be a finite number above 0"),
+            (["train", "--recipe", "smoke", "--learning-rate", "nan", "--out", scratch.appendingPathComponent("model").path], "--learning-rate must be a finite number above 0"),
+            (["discover", "--methods", "", "--no-db"], "has an empty name"),
+            (["discover", "--methods", "sae,,patching", "--no-db"], "has an empty name"),
+            (["discover", "--methods", "sae,sae", "--no-db"], "--methods names sae twice"),
+            (["discover", "--patching-prompts", "1000000000", "--no-db"], "--patching-prompts must be between 1 and 100000"),
+        ]
+        for (arguments, phrase) in cases {
+            let result = try runMechanic(arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertTrue(result.stderr.contains(phrase), "\(arguments): \(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("Fatal error"), "\(arguments) crashed")
+            XCTAssertEqual(result.stdout, "", "\(arguments)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [], "a refused command wrote files")
+    }
 }
