@@ -85,7 +85,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
 
 /// Writes a line to standard error (progress and diagnostics stay off stdout, which scripts read).
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    // Not FileHandle.write, which traps when standard error is closed; a lost diagnostic is ignored.
+    _ = StandardOutput.writeAll(text + "\n", to: STDERR_FILENO)
 }
 
 /// Prompts from arguments or a file, and how to tokenize them.

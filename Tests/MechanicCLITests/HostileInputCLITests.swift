@@ -88,4 +88,34 @@ final class HostileInputCLITests: XCTestCase {
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [], "a refused command wrote files")
     }
+
+    /// Runs mechanic with standard output sent to `output` (a closed pipe, /dev/full).
+    func run(_ arguments: [String], standardOutput output: Any) throws -> CLITests.Result {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("mechanic")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw XCTSkip("mechanic binary not found") }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardOutput = output
+        process.standardError = err
+        try process.run()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLITests.Result(status: process.terminationStatus, stdout: "", stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testClosedOrFullStandardOutputIsAnError() throws {
+        for arguments in [["tasks", "list"], ["tasks", "list", "--json"], ["--help"],
+                          ["tokenize", "--tokenizer", CLITests.fixture("tiny-f32"), "--json", "hello world"]] {
+            // Nobody reads: `mechanic … | head -0`.
+            let closed = Pipe()
+            try closed.fileHandleForReading.close()
+            expectFailure(try run(arguments, standardOutput: closed), "cannot write to standard output", arguments)
+            // Nothing fits: `mechanic … > /dev/full`.
+            guard let full = FileHandle(forWritingAtPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
+            defer { try? full.close() }
+            expectFailure(try run(arguments, standardOutput: full), "cannot write to standard output: No space left on device", arguments)
+        }
+    }
 }
