@@ -128,18 +128,18 @@ struct DiscoverCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         let (folder, loaded, tokenizer) = try loadModelFolder(model, weights)
+        // A --ground-truth for another model is refused before any prompt is run.
+        let givenTruth = try groundTruth.map { try GroundTruthFile.heads($0, for: loaded.config) }
         let taskSource = try circuitTask(task)
         let made = try taskSource.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: !noBOS)
         let dataset = try made.keepingCorrect(model: loaded)
         guard dataset.positives.count >= 2 else {
             throw CLIError("the model gets only \(dataset.positives.count) of \(made.positives.count) \(dataset.task) prompts right; nothing to analyse")
         }
-        var truth: Set<HeadID>?
-        if let groundTruth {
-            truth = try GroundTruthFile.heads(groundTruth)
-        } else {
+        var truth = givenTruth
+        if givenTruth == nil {
             let own = folder.appendingPathComponent("circuits/\(dataset.task).json")
-            if FileManager.default.fileExists(atPath: own.path) { truth = try GroundTruthFile.heads(own.path) }
+            if FileManager.default.fileExists(atPath: own.path) { truth = try GroundTruthFile.heads(own.path, for: loaded.config) }
         }
         var sae = SAEScoring.Options(
             sae: SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: saeHidden, l1Coefficient: saeL1 ?? taskSource.saeL1,

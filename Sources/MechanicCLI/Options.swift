@@ -113,7 +113,7 @@ struct PromptOptions: ParsableArguments {
             guard let text = try? String(contentsOfFile: promptsFile, encoding: .utf8) else {
                 throw CLIError("cannot read --prompts-file \(promptsFile) as UTF-8 text")
             }
-            all += text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            all += text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
         }
         if all.isEmpty { throw CLIError("no prompts: the prompts file is empty") }
         return all

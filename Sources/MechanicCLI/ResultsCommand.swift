@@ -106,12 +106,12 @@ struct ResultsCommand: ParsableCommand {
                 guard let task = try? TaskRegistry.named(taskName) else { continue }
                 printError("\(folder.lastPathComponent) × \(taskName)…")
                 let dataset = try task.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: model)
-                let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path)
+                let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path, for: model.config)
                 var options = Discovery.Options(sae: SAEScoring.Options(sae: SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: task.saeL1, seed: seed)))
                 options.sae.control.seed = seed
                 options.seed = seed
                 let minimalFile = folder.appendingPathComponent("circuits/\(taskName).minimal.json")
-                let minimal = FileManager.default.fileExists(atPath: minimalFile.path) ? try GroundTruthFile.heads(minimalFile.path) : nil
+                let minimal = FileManager.default.fileExists(atPath: minimalFile.path) ? try GroundTruthFile.heads(minimalFile.path, for: model.config) : nil
                 let report = try Discovery.run(model: model, dataset: dataset, groundTruth: truth, options: options)
                 let minimalAUC = minimal.map { m in Dictionary(report.methods.map { ($0.scores.method, Self.auc($0.scores, m)) }, uniquingKeysWith: { first, _ in first }) }
                 rows.append(Row(model: folder.lastPathComponent, report: report,

@@ -78,7 +78,7 @@ struct SinksCommand: ParsableCommand {
             guard let text = try? String(contentsOfFile: promptsFile, encoding: .utf8) else {
                 throw CLIError("cannot read --prompts-file \(promptsFile) as UTF-8 text")
             }
-            texts = text.split(separator: "\n").map(String.init)
+            texts = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
         }
         let recorded = try store.open().map { try RecordedRun.begin(store: $0, command: "sinks", seed: seed, model: model.folder) }
         let bar = ProgressBox(ProgressBar(total: 1, label: "sinks"))

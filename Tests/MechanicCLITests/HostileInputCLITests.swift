@@ -118,4 +118,22 @@ final class HostileInputCLITests: XCTestCase {
             expectFailure(try run(arguments, standardOutput: full), "cannot write to standard output: No space left on device", arguments)
         }
     }
+
+    func testPromptsFilesWithWindowsLineEndingsAreOnePromptALine() throws {
+        let file = scratch.appendingPathComponent("prompts.txt")
+        try "the cat sat\r\nthe dog ran\r\n".write(to: file, atomically: true, encoding: .utf8)
+        let result = try runMechanic(["run", "--model", CLITests.fixture("tiny-f32"), "--prompts-file", file.path, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.count, 2)
+        XCTAssertFalse(result.stdout.contains("\\r"), "a carriage return was kept in a prompt")
+    }
+
+    func testGroundTruthOfAnotherModelIsAnErrorNamingTheHead() throws {
+        let truth = scratch.appendingPathComponent("truth.json")
+        try #"{"heads": [[0, 1], [99, 0]]}"#.write(to: truth, atomically: true, encoding: .utf8)
+        let arguments = ["discover", "--model", CLITests.fixture("tiny-f32"), "--task", "induction-random", "--count", "8",
+                         "--ground-truth", truth.path, "--methods", "patching", "--no-db"]
+        expectFailure(try runMechanic(arguments), "names head a99.0 (layer 99, head 0), outside the model's 2 layers × 4 heads", arguments)
+    }
 }
