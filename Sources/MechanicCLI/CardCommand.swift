@@ -24,6 +24,7 @@ struct CardCommand: ParsableCommand {
     )
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var weights: WeightOptions
 
     @Option(help: "Held-out prompts per task for the scores.") var prompts = 200
     @Option(name: .customLong("circuit-prompts"), help: "Prompts per task for the ground-truth circuits.") var circuitPrompts = 48
@@ -47,7 +48,7 @@ struct CardCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         let folder = model.folder
-        let loaded = try CheckpointLoader.load(folder: folder)
+        let loaded = try weights.load(folder: folder)
         let tokenizer = try GPT2Tokenizer(folder: folder)
         if checksOnly { return try runChecks(model: loaded, tokenizer: tokenizer) }
         let recipe = try JSONDecoder().decode(ReferenceRecipe.self, from: Data(contentsOf: folder.appendingPathComponent("recipe.json")))

@@ -79,15 +79,25 @@ struct DiscoverCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Continue a stored run that was interrupted: run only the methods it lacks.", valueName: "run"))
     var resume: Int64?
     @OptionGroup var store: StoreOptions
+    @OptionGroup var weights: WeightOptions
     @OptionGroup var threads: ThreadOptions
 
     static let defaultModel = "artifacts/models/mechanic-mini"
 
+    /// The methods of `--methods`, in the order given: at least one, each named once (a repeat
+    /// would run and store the same method twice, so it is refused rather than guessed at).
     func parsedMethods() throws -> [Discovery.Method] {
-        try methods.split(separator: ",").map { name in
-            guard let m = Discovery.Method(rawValue: String(name)) else {
-                throw ValidationError("unknown method \"\(name)\"; methods: \(Discovery.Method.allCases.map(\.rawValue).joined(separator: ", ")).")
+        let all = Discovery.Method.allCases.map(\.rawValue).joined(separator: ", ")
+        let names = methods.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard !methods.isEmpty, !names.contains("") else {
+            throw ValidationError("--methods \"\(methods)\" has an empty name; give comma-separated methods from: \(all).")
+        }
+        var seen: Set<Discovery.Method> = []
+        return try names.map { name in
+            guard let m = Discovery.Method(rawValue: name) else {
+                throw ValidationError("unknown method \"\(name)\"; methods: \(all).")
             }
+            guard seen.insert(m).inserted else { throw ValidationError("--methods names \(name) twice; give each method once.") }
             return m
         }
     }
@@ -95,7 +105,12 @@ struct DiscoverCommand: ParsableCommand {
     func validate() throws {
         _ = try parsedMethods()
         try OptionLimits.check(count, 2...OptionLimits.prompts, "--count")
-        if patchingPrompts < 1 || saePrompts < 2 { throw ValidationError("--patching-prompts ≥ 1 and --sae-prompts ≥ 2.") }
+        try OptionLimits.check(patchingPrompts, 1...OptionLimits.prompts, "--patching-prompts")
+        try OptionLimits.check(saePrompts, 2...OptionLimits.prompts, "--sae-prompts", because: "the SAE trains on positives and negatives")
+        try OptionLimits.check(saeHidden, 1...OptionLimits.saeHidden, "--sae-hidden", because: "the SAE's size and training time grow with it (the reference uses 200)")
+        try OptionLimits.check(saeEpochs, 0...OptionLimits.epochs, "--sae-epochs", because: "each epoch is a full pass (the reference uses 500)")
+        if let saeL1 { try OptionLimits.check(saeL1, atLeast: 0, "--sae-l1") }
+        try OptionLimits.check(acdcThreshold, atLeast: 0, "--acdc-threshold")
         try OptionLimits.check(saePermutations, 0...OptionLimits.permutations, "--sae-permutations")
         if saePermutations == 0, try parsedMethods().contains(.saeZ) {
             throw ValidationError("sae-z ranks heads by the label-permutation control; give --sae-permutations above 0 or drop sae-z.")
@@ -112,19 +127,19 @@ struct DiscoverCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let (folder, loaded, tokenizer) = try loadModelFolder(model)
+        let (folder, loaded, tokenizer) = try loadModelFolder(model, weights)
+        // A --ground-truth for another model is refused before any prompt is run.
+        let givenTruth = try groundTruth.map { try GroundTruthFile.heads($0, for: loaded.config) }
         let taskSource = try circuitTask(task)
         let made = try taskSource.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: !noBOS)
         let dataset = try made.keepingCorrect(model: loaded)
         guard dataset.positives.count >= 2 else {
             throw CLIError("the model gets only \(dataset.positives.count) of \(made.positives.count) \(dataset.task) prompts right; nothing to analyse")
         }
-        var truth: Set<HeadID>?
-        if let groundTruth {
-            truth = try GroundTruthFile.heads(groundTruth)
-        } else {
+        var truth = givenTruth
+        if givenTruth == nil {
             let own = folder.appendingPathComponent("circuits/\(dataset.task).json")
-            if FileManager.default.fileExists(atPath: own.path) { truth = try GroundTruthFile.heads(own.path) }
+            if FileManager.default.fileExists(atPath: own.path) { truth = try GroundTruthFile.heads(own.path, for: loaded.config) }
         }
         var sae = SAEScoring.Options(
             sae: SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: saeHidden, l1Coefficient: saeL1 ?? taskSource.saeL1,

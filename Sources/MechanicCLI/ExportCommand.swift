@@ -55,6 +55,7 @@ struct ExportCommand: ParsableCommand {
     func validate() throws {
         if top != nil && threshold != nil { throw ValidationError("give --top or --threshold, not both.") }
         if let top, top < 1 { throw ValidationError("--top must be at least 1.") }
+        if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number (got \(threshold)).") }
         if maxEdges < 1 { throw ValidationError("--max-edges must be at least 1.") }
     }
 

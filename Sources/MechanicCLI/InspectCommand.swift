@@ -22,6 +22,7 @@ struct InspectCommand: ParsableCommand {
     )
 
     @OptionGroup var model: OptionalModelOptions
+    @OptionGroup var weights: WeightOptions
 
     @Flag(help: "List the supported families (model_type values) instead of inspecting a model.")
     var families = false
@@ -69,7 +70,7 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         if families { return try listFamilies() }
         let options = try model.required()
-        let (loaded, tokenizer) = try options.load()
+        let (loaded, tokenizer) = try options.load(weights)
         let c = loaded.config
         let names = loaded.hookNames
         let report = Report(

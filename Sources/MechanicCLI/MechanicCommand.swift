@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `mechanic` command: it only lists subcommands; each does its work through library calls.
 @main
@@ -21,4 +22,19 @@ struct MechanicCommand: ParsableCommand {
         """,
         subcommands: [DiscoverCommand.self, ExportCommand.self, DBCommand.self, SinksCommand.self, SAECommand.self, TasksCommand.self, RunCommand.self, InspectCommand.self, TokenizeCommand.self, TrainCommand.self, CardCommand.self, ResultsCommand.self, BenchCommand.self]
     )
+
+    /// ArgumentParser's `main`, with standard output checked at the end (help text included):
+    /// output that could not be written is an error, not a success.
+    static func main() {
+        StandardOutput.ignoreBrokenPipes()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) == .success else { exit(withError: error) }
+            let text = fullMessage(for: error)
+            if !text.isEmpty { print(text) }
+        }
+        StandardOutput.finish()
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// Upper bounds on option values, so an absurd number is a clear error instead of hours of work
 /// or an allocation the machine cannot make.
@@ -8,11 +9,33 @@ enum OptionLimits {
     /// Label shuffles of the SAE's permutation control.
     static let permutations = 100_000
 
-    /// Throws unless `value` is in `range`, naming the option.
-    static func check(_ value: Int, _ range: ClosedRange<Int>, _ option: String) throws {
+    /// SAE hidden units. The reference uses 200; the SAE's weights and every training step grow
+    /// with hidden units × d_model, so tens of thousands is already hours on the reference models.
+    static let saeHidden = 16_384
+    /// SAE full-batch epochs. The reference uses 500.
+    static let epochs = 1_000_000
+
+    /// Throws unless `value` is in `range`, naming the option and, when given, why the range.
+    static func check(_ value: Int, _ range: ClosedRange<Int>, _ option: String, because why: String? = nil) throws {
         guard range.contains(value) else {
-            throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound) (got \(value)).")
+            throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound) (got \(value))"
+                + (why.map { ": \($0)." } ?? "."))
         }
+    }
+
+    /// Throws unless `value` is a finite number of at least `minimum` (above it when `exclusive`):
+    /// NaN or infinity in a threshold, penalty or learning rate makes every result NaN or empty.
+    static func check(_ value: Float, atLeast minimum: Float, exclusive: Bool = false, _ option: String) throws {
+        guard value.isFinite, exclusive ? value > minimum : value >= minimum else {
+            let bound = exclusive ? "above \(minimum)" : "at least \(minimum)"
+            throw ValidationError("\(option) must be a finite number \(bound) (got \(value)).")
+        }
+    }
+
+    /// Matrix-product threads: at most the machine's cores, since more only adds contention.
+    static func checkThreads(_ threads: Int) throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        try check(threads, 1...cores, "--threads", because: "this machine has \(cores) cores and more threads than cores only slow matrix products down")
     }
 
     /// Bytes a training-step benchmark of this shape needs, roughly: weights and their gradients,

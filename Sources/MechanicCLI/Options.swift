@@ -11,9 +11,9 @@ struct ModelOptions: ParsableArguments {
 
     var folder: URL { URL(fileURLWithPath: (model as NSString).expandingTildeInPath) }
 
-    /// Loads the model and, when the folder has one, its tokenizer.
-    func load() throws -> (Transformer, (any Tokenizer)?) {
-        let model = try CheckpointLoader.load(folder: folder)
+    /// Loads the model, its weights checked as `weights` says, and, when the folder has one, its tokenizer.
+    func load(_ weights: WeightOptions) throws -> (Transformer, (any Tokenizer)?) {
+        let model = try weights.load(folder: folder)
         let hasTokenizer = ["vocab.json", "tokenizer.json", "tokenizer.model"].contains {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
         }
@@ -46,13 +46,24 @@ struct OptionalModelOptions: ParsableArguments {
     }
 }
 
+/// `--allow-non-finite-weights`: how strictly a command that loads weights checks them.
+struct WeightOptions: ParsableArguments {
+    @Flag(help: "Load weights holding NaN or infinity instead of refusing the checkpoint (to look at a diverged run; the model's outputs will be NaN).")
+    var allowNonFiniteWeights = false
+
+    /// The checkpoint in `folder`, refused if a weight is NaN or infinite unless the flag is given.
+    func load(folder: URL) throws -> Transformer {
+        try CheckpointLoader.load(folder: folder, allowNonFiniteWeights: allowNonFiniteWeights)
+    }
+}
+
 /// `--threads`: BLAS threads.
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads for matrix products (default: all cores).")
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if let threads { try OptionLimits.checkThreads(threads) }
     }
 
     func apply() {
@@ -61,16 +72,21 @@ struct ThreadOptions: ParsableArguments {
 }
 
 /// Prints a value as pretty, key-sorted JSON on standard output.
+///
+/// NaN and infinities, which JSON has no numbers for, are written as the strings `"nan"`,
+/// `"inf"` and `"-inf"`, so a diverged model or an empty statistic still prints.
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     let data = try encoder.encode(value)
     print(String(decoding: data, as: UTF8.self))
 }
 
 /// Writes a line to standard error (progress and diagnostics stay off stdout, which scripts read).
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    // Not FileHandle.write, which traps when standard error is closed; a lost diagnostic is ignored.
+    _ = StandardOutput.writeAll(text + "\n", to: STDERR_FILENO)
 }
 
 /// Prompts from arguments or a file, and how to tokenize them.
@@ -97,7 +113,7 @@ struct PromptOptions: ParsableArguments {
             guard let text = try? String(contentsOfFile: promptsFile, encoding: .utf8) else {
                 throw CLIError("cannot read --prompts-file \(promptsFile) as UTF-8 text")
             }
-            all += text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            all += text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
         }
         if all.isEmpty { throw CLIError("no prompts: the prompts file is empty") }
         return all
@@ -112,14 +128,14 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// `--model FOLDER` of the commands that default to the embedded reference model: the folder,
 /// checked to hold a checkpoint, loaded with its tokenizer.
-func loadModelFolder(_ path: String) throws -> (folder: URL, model: Transformer, tokenizer: any Tokenizer) {
+func loadModelFolder(_ path: String, _ weights: WeightOptions) throws -> (folder: URL, model: Transformer, tokenizer: any Tokenizer) {
     let folder = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
     guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
         throw CLIError(path == DiscoverCommand.defaultModel
             ? "the embedded reference model is not at \(folder.path); run from the repository root or pass --model"
             : "--model \(path) is not a model folder (no config.json)")
     }
-    return (folder, try CheckpointLoader.load(folder: folder), try loadTokenizer(folder: folder))
+    return (folder, try weights.load(folder: folder), try loadTokenizer(folder: folder))
 }
 
 /// `--task NAME|FILE`: a built-in task or a prompts file.

@@ -24,6 +24,7 @@ struct ResultsCommand: ParsableCommand {
     @Option(help: "Seed of the prompts and SAEs.") var seed: UInt64 = 0
     @Option(help: "SAE trials per model and task (new SAE seed and training prompts each), reported as mean ± sd, as the reference protocol does.")
     var trials = 10
+    @OptionGroup var weights: WeightOptions
     @OptionGroup var threads: ThreadOptions
 
     struct Row: Codable {
@@ -96,7 +97,7 @@ struct ResultsCommand: ParsableCommand {
         guard !folders.isEmpty else { throw CLIError("no model folder under \(root.path) has circuits/; run `mechanic card` first") }
         var rows: [Row] = []
         for folder in folders {
-            let model = try CheckpointLoader.load(folder: folder)
+            let model = try weights.load(folder: folder)
             let tokenizer = try GPT2Tokenizer(folder: folder)
             let files = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("circuits").path)
                 .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".minimal.json") }.sorted()
@@ -105,12 +106,12 @@ struct ResultsCommand: ParsableCommand {
                 guard let task = try? TaskRegistry.named(taskName) else { continue }
                 printError("\(folder.lastPathComponent) × \(taskName)…")
                 let dataset = try task.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: model)
-                let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path)
+                let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path, for: model.config)
                 var options = Discovery.Options(sae: SAEScoring.Options(sae: SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: task.saeL1, seed: seed)))
                 options.sae.control.seed = seed
                 options.seed = seed
                 let minimalFile = folder.appendingPathComponent("circuits/\(taskName).minimal.json")
-                let minimal = FileManager.default.fileExists(atPath: minimalFile.path) ? try GroundTruthFile.heads(minimalFile.path) : nil
+                let minimal = FileManager.default.fileExists(atPath: minimalFile.path) ? try GroundTruthFile.heads(minimalFile.path, for: model.config) : nil
                 let report = try Discovery.run(model: model, dataset: dataset, groundTruth: truth, options: options)
                 for line in DiscoverCommand.controlWarnings(report) { printError("\(folder.lastPathComponent) × \(taskName): " + line) }
                 let minimalAUC = minimal.map { m in Dictionary(report.methods.map { ($0.scores.method, Self.auc($0.scores, m)) }, uniquingKeysWith: { first, _ in first }) }

@@ -19,6 +19,7 @@ struct RunCommand: ParsableCommand {
     )
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var weights: WeightOptions
     @OptionGroup var prompts: PromptOptions
     @OptionGroup var threads: ThreadOptions
 
@@ -96,7 +97,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let (loaded, tokenizer) = try model.load()
+        let (loaded, tokenizer) = try model.load(weights)
         guard let tokenizer else {
             throw CLIError("\(model.folder.path) has no tokenizer (tokenizer.json, vocab.json + merges.txt, or tokenizer.model)")
         }

@@ -28,6 +28,7 @@ extension SAECommand {
         var lastPosition = false
         @Option(help: "Seed of the prompts.") var seed: UInt64 = 0
         @Option(help: ArgumentHelp("File to write (.safetensors).", valueName: "file")) var out: String
+        @OptionGroup var weights: WeightOptions
         @OptionGroup var threads: ThreadOptions
 
         func validate() throws {
@@ -42,7 +43,7 @@ extension SAECommand {
 
         func run() throws {
             threads.apply()
-            let (folder, loaded, tokenizer) = try loadModelFolder(model)
+            let (folder, loaded, tokenizer) = try loadModelFolder(model, weights)
             let source = try circuitTask(task)
             let dataset = try source.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: loaded)
             guard !dataset.positives.isEmpty else {

@@ -46,6 +46,7 @@ struct SAECommand: ParsableCommand {
         @Option(help: ArgumentHelp("Folder to save the SAE in (config.json, weights.safetensors).", valueName: "folder")) var out: String
         @Flag(help: "Print JSON (configuration, first and final loss, save folder).") var json = false
         @OptionGroup var store: StoreOptions
+        @OptionGroup var weights: WeightOptions
         @OptionGroup var threads: ThreadOptions
 
         struct Summary: Codable {
@@ -61,6 +62,10 @@ struct SAECommand: ParsableCommand {
 
         func validate() throws {
             try OptionLimits.check(prompts, 2...OptionLimits.prompts, "--prompts")
+            try OptionLimits.check(hidden, 1...OptionLimits.saeHidden, "--hidden", because: "the SAE's size and training time grow with it (the reference uses 200)")
+            try OptionLimits.check(epochs, 0...OptionLimits.epochs, "--epochs", because: "each epoch is a full pass (the reference uses 500)")
+            if let l1 { try OptionLimits.check(l1, atLeast: 0, "--l1") }
+            try OptionLimits.check(learningRate, atLeast: 0, exclusive: true, "--learning-rate")
             if let topK, topK < 1 || topK > hidden { throw ValidationError("--top-k must be between 1 and --hidden.") }
             if let problem = SAEConfiguration(inputDimension: 1, hiddenUnits: hidden, l1Coefficient: l1 ?? 0.02, learningRate: learningRate,
                                               epochs: epochs).problem() {
@@ -71,7 +76,7 @@ struct SAECommand: ParsableCommand {
 
         func run() throws {
             threads.apply()
-            let (folder, loaded, tokenizer) = try loadModelFolder(model)
+            let (folder, loaded, tokenizer) = try loadModelFolder(model, weights)
             let source = try circuitTask(task)
             let dataset = try source.dataset(tokenizer: tokenizer, count: prompts, seed: seed, prependBOS: true).keepingCorrect(model: loaded)
             let reduction: HeadOutputs.Reduction = lastPosition ? .position(-1) : .meanOverPositions

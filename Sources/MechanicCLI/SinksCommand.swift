@@ -19,6 +19,7 @@ struct SinksCommand: ParsableCommand {
     )
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var weights: WeightOptions
 
     @Option(help: "Built-in task whose positive prompts to analyse (\(TaskRegistry.names.joined(separator: ", "))).")
     var task: String?
@@ -71,7 +72,7 @@ struct SinksCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let (loaded, maybeTokenizer) = try model.load()
+        let (loaded, maybeTokenizer) = try model.load(weights)
         guard let tokenizer = maybeTokenizer else { throw CLIError("\(model.folder.path) has no tokenizer files") }
         var texts = prompts
         if let task {
@@ -81,7 +82,7 @@ struct SinksCommand: ParsableCommand {
             guard let text = try? String(contentsOfFile: promptsFile, encoding: .utf8) else {
                 throw CLIError("cannot read --prompts-file \(promptsFile) as UTF-8 text")
             }
-            texts = text.split(separator: "\n").map(String.init)
+            texts = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
         }
         let recorded = try store.open().map { try RecordedRun.begin(store: $0, command: "sinks", seed: seed, model: model.folder) }
         let bar = ProgressBox(ProgressBar(total: 1, label: "sinks"))

@@ -22,6 +22,7 @@ extension TasksCommand {
         @Option(help: "Seed of the prompts.") var seed: UInt64 = 0
         @Flag(name: .customLong("no-prepend-bos"), help: "Do not prepend <|endoftext|>.") var noBOS = false
         @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var weights: WeightOptions
 
         struct Summary: Codable {
             var task: String
@@ -49,7 +50,7 @@ extension TasksCommand {
             let dataset = try definition.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: !noBOS)
             var correct: Int?
             if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
-                let loaded = try CheckpointLoader.load(folder: folder)
+                let loaded = try weights.load(folder: folder)
                 correct = try dataset.keepingCorrect(model: loaded).positives.count
             }
             let summary = Summary(task: definition.name, summary: definition.summary, metric: definition.metric,

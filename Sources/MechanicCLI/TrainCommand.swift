@@ -41,6 +41,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
+        if let learningRate { try OptionLimits.check(learningRate, atLeast: 0, exclusive: true, "--learning-rate") }
         guard ReferenceRecipe.named(recipe) != nil else {
             throw ValidationError("unknown recipe \"\(recipe)\"; recipes: \(ReferenceRecipe.all.map(\.name).joined(separator: ", ")).")
         }

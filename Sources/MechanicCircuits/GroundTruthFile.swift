@@ -1,4 +1,5 @@
 import Foundation
+import MechanicModel
 
 /// Reads ground-truth head sets: Mechanic's own circuit files (``GroundTruth/Circuit`` JSON) or
 /// the literature's `published-circuits.json`, addressed as `file.json#model/task`.
@@ -41,6 +42,21 @@ public enum GroundTruthFile {
             collect(node)
         }
         guard !heads.isEmpty else { throw GroundTruthError("no heads found in \(reference)") }
+        return heads
+    }
+}
+
+extension GroundTruthFile {
+    /// The heads of a ground-truth file, each checked to exist in a model of `config`'s shape.
+    ///
+    /// A circuit written for another model (GPT-2 small's a9.9 on a 4-layer model) would
+    /// otherwise score every method against heads no method can find: a silently wrong ROC AUC.
+    public static func heads(_ reference: String, for config: TransformerConfig) throws -> Set<HeadID> {
+        let heads = try heads(reference)
+        if let outside = heads.sorted().first(where: { !(0..<config.layers).contains($0.layer) || !(0..<config.heads).contains($0.head) }) {
+            throw GroundTruthError("ground truth \(reference) names head \(outside) (layer \(outside.layer), head \(outside.head)), "
+                + "outside the model's \(config.layers) layers × \(config.heads) heads; is it the circuit of another model?")
+        }
         return heads
     }
 }

@@ -38,16 +38,24 @@ public enum CheckpointLoader {
 
     /// Loads a model of any supported family from an HF snapshot folder, validating every tensor.
     ///
+    /// A weight holding NaN or infinity is refused by default: such a model computes NaN
+    /// everywhere and every analysis of it is meaningless, so it is almost always a corrupt or
+    /// diverged checkpoint.
+    ///
+    /// - Parameters:
+    ///   - folder: the checkpoint folder.
+    ///   - allowNonFiniteWeights: load weights holding NaN or infinity anyway (to inspect a
+    ///     diverged run, say).
     /// - Throws: ``ModelError`` for a missing or inconsistent config or weights, an unknown
     ///   `model_type` or an unsupported feature, and `SafetensorsError` for a malformed weights
     ///   file (truncated, bad header, bad offsets…).
-    public static func load(folder: URL) throws -> Transformer {
+    public static func load(folder: URL, allowNonFiniteWeights: Bool = false) throws -> Transformer {
         let config = try loadConfig(folder: folder)
         guard let family = ModelFamilies.family(modelType: config.modelType) else {
             throw ModelError.invalidConfig(file: folder.path, reason: "model_type \(config.modelType) has no family")
         }
         let files = try weightFiles(folder: folder)
-        let reader = TensorReader(files: files, prefixes: family.prefixes)
+        let reader = TensorReader(files: files, prefixes: family.prefixes, allowNonFinite: allowNonFiniteWeights)
         let weights = try TransformerWeights(config: config) { path, shape in
             try reader.read(family.source(of: path, config: config), shape: shape)
         }

@@ -46,7 +46,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .wrongShape(let file, let tensor, let expected, let found):
             return "\(file): tensor \(tensor) has shape \(found), config.json implies \(expected). The weights and config disagree."
         case .nonFiniteWeights(let file, let tensor):
-            return "\(file): tensor \(tensor) contains NaN or infinity. The checkpoint is corrupt."
+            return "\(file): tensor \(tensor) contains NaN or infinity, so the checkpoint is corrupt or its training diverged. Load it anyway with allowNonFiniteWeights (CLI: --allow-non-finite-weights)."
         case .promptTooLong(let row, let length, let context):
             return "prompt \(row) has \(length) tokens but the model's context is \(context). Shorten it or split it."
         case .tokenOutOfRange(let row, let position, let id, let vocab):

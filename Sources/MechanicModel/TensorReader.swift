@@ -4,10 +4,11 @@ import MechanicTensor
 /// Reads a family's ``TensorSource`` recipes from a checkpoint's safetensors files.
 ///
 /// Names are looked up with each of the family's prefixes in turn, in every shard. Every tensor
-/// is checked for NaN and infinity as it is read.
+/// is checked for NaN and infinity as it is read, unless `allowNonFinite`.
 struct TensorReader: CustomStringConvertible {
     let files: [SafetensorsFile]
     let prefixes: [String]
+    var allowNonFinite = false
 
     var description: String { files.map(\.path).joined(separator: ", ") }
 
@@ -73,7 +74,7 @@ struct TensorReader: CustomStringConvertible {
         let found = file.info(key)!.shape
         guard found == shape else { throw ModelError.wrongShape(file: file.path, tensor: key, expected: shape, found: found) }
         let tensor = try file.tensor(key)
-        if tensor.storage.contains(where: { !$0.isFinite }) {
+        if !allowNonFinite && tensor.storage.contains(where: { !$0.isFinite }) {
             throw ModelError.nonFiniteWeights(file: file.path, tensor: key)
         }
         return tensor

@@ -53,7 +53,7 @@ public struct FileTask: CircuitTask {
                 throw TaskError.unreadable(path: url.path, reason: "not a JSON array of prompts (\(error.localizedDescription))")
             }
         } else {
-            entries = try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { i, line in
+            entries = try text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated().compactMap { i, line in
                 guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
                 do {
                     return (i + 1, try decoder.decode(Entry.self, from: Data(line.utf8)))

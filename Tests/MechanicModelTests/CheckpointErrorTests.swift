@@ -76,6 +76,14 @@ final class CheckpointErrorTests: XCTestCase {
     func testNonFiniteWeights() throws {
         try rewriteWeights { $0["transformer.ln_f.bias"]!.storage[3] = .nan }
         expectError { $0 as? ModelError == .nonFiniteWeights(file: self.weightsURL.path, tensor: "transformer.ln_f.bias") }
+        try rewriteWeights { $0["transformer.ln_f.bias"]!.storage[3] = -.infinity }
+        expectError { "\($0)".contains("transformer.ln_f.bias") && "\($0)".contains("allowNonFiniteWeights") }
+    }
+
+    func testNonFiniteWeightsLoadWhenAllowed() throws {
+        try rewriteWeights { $0["transformer.ln_f.bias"]!.storage[3] = .nan }
+        let model = try CheckpointLoader.load(folder: folder, allowNonFiniteWeights: true)
+        XCTAssertEqual(model.weights.tensor(at: "finalNormBias")?.storage[3].isNaN, true)
     }
 
     func testInsaneConfigs() throws {

@@ -168,6 +168,17 @@ final class TaskDatasetTests: XCTestCase {
         XCTAssertEqual(data.negatives.count, 1)
         XCTAssertEqual(data.positives[0].answers, [tokenizer.singleTokenID(" Mary")!])
 
+        // Windows line endings: still one prompt a line, with the right line numbers in errors.
+        let crlf = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "\n", with: "\r\n")
+        try crlf.write(to: file, atomically: true, encoding: .utf8)
+        let fromCRLF = try FileTask(url: file).dataset(tokenizer: tokenizer, prependBOS: true)
+        XCTAssertEqual(fromCRLF.positives.count, 1)
+        XCTAssertEqual(fromCRLF.negatives.count, 1)
+        try (crlf + "\r\n{ broken\r\n").write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try FileTask(url: file).dataset(tokenizer: tokenizer, prependBOS: true)) {
+            guard case TaskError.invalidPrompt(line: 4, _) = $0 else { return XCTFail("\($0)") }
+        }
+
         try #"{"prompt": "x", "answer": " not a single token at all"}"#.write(to: file, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try FileTask(url: file).dataset(tokenizer: tokenizer, prependBOS: true)) {
             guard case TaskError.invalidPrompt(line: 1, _) = $0 else { return XCTFail("\($0)") }

@@ -1,0 +1,139 @@
+import Foundation
+import XCTest
+import Mechanic
+
+/// Hostile input at the command line: corrupt weights, non-finite or absurd numbers, an output
+/// nobody reads, foreign line endings, a circuit of another model. Each is a non-zero exit with
+/// one clear line on standard error (or, where asked for, a clean success), never a crash.
+final class HostileInputCLITests: XCTestCase {
+    var scratch: URL!
+
+    override func setUpWithError() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mechanic-hostile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    func expectFailure(_ result: CLITests.Result, _ phrase: String, _ arguments: [String],
+                       file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(result.status, 0, "\(arguments)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(phrase), "\(arguments): \(result.stderr)", file: file, line: line)
+        XCTAssertFalse(result.stderr.contains("Fatal error"), "\(arguments) crashed", file: file, line: line)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(arguments): \(result.stderr)", file: file, line: line)
+    }
+
+    /// tiny-f32 with one weight set to NaN.
+    func corruptCopy() throws -> URL {
+        let folder = scratch.appendingPathComponent("tiny-nan")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: CLITests.fixture("tiny-f32")), to: folder)
+        let weights = folder.appendingPathComponent("model.safetensors")
+        let file = try SafetensorsFile(path: weights.path)
+        var tensors: [String: Tensor] = [:]
+        for name in file.names { tensors[name] = try file.tensor(name) }
+        tensors["transformer.h.1.mlp.c_fc.weight"]!.storage[5] = .nan
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: weights)
+        return folder
+    }
+
+    func testNonFiniteWeightsAreRefusedUnlessAllowed() throws {
+        let folder = try corruptCopy().path
+        for arguments in [["inspect", "--model", folder], ["run", "--model", folder, "the cat"],
+                          ["discover", "--model", folder, "--no-db"], ["tasks", "show", "induction-random", "--model", folder]] {
+            let result = try runMechanic(arguments)
+            expectFailure(result, "tensor transformer.h.1.mlp.c_fc.weight contains NaN or infinity", arguments)
+            XCTAssertTrue(result.stderr.contains("--allow-non-finite-weights"), result.stderr)
+            XCTAssertEqual(result.stdout, "")
+        }
+        // Allowed, the model loads and runs; its NaN logits print as JSON strings, not an encoding error.
+        let result = try runMechanic(["run", "--model", folder, "--allow-non-finite-weights", "--json", "--top-k", "2", "the cat"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertTrue(result.stdout.contains("\"nan\""), result.stdout)
+        let inspect = try runMechanic(["inspect", "--model", folder, "--allow-non-finite-weights", "--json"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+    }
+
+    func testNumbersOutOfRangeOrNonFiniteAreRefusedBeforeAnyWork() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cases: [([String], String)] = [
+            (["discover", "--sae-hidden", "0", "--no-db"], "--sae-hidden must be between 1 and 16384 (got 0): the SAE's size"),
+            (["discover", "--sae-hidden", "100000000", "--no-db"], "--sae-hidden must be between 1 and 16384"),
+            (["sae", "train", "--hidden", "1000000", "--out", scratch.appendingPathComponent("sae").path, "--no-db"], "--hidden must be between 1 and 16384"),
+            (["discover", "--sae-epochs=-1", "--no-db"], "--sae-epochs must be between 0 and 1000000"),
+            (["discover", "--sae-epochs", "2000000000", "--no-db"], "--sae-epochs must be between 0 and 1000000"),
+            (["sae", "train", "--epochs", "9999999", "--out", scratch.appendingPathComponent("sae").path, "--no-db"], "--epochs must be between 0 and 1000000"),
+            (["discover", "--threads", "\(cores + 1)", "--no-db"], "--threads must be between 1 and \(cores)"),
+            (["bench", "--threads", "0"], "--threads must be between 1 and \(cores)"),
+            (["discover", "--acdc-threshold", "nan", "--no-db"], "--acdc-threshold must be a finite number"),
+            (["discover", "--acdc-threshold=-1", "--no-db"], "--acdc-threshold must be a finite number at least 0"),
+            (["discover", "--sae-l1", "inf", "--no-db"], "--sae-l1 must be a finite number"),
+            (["sae", "train", "--l1", "nan", "--out", scratch.appendingPathComponent("sae").path, "--no-db"], "--l1 must be a finite number"),
+            (["sae", "train", "--learning-rate", "inf", "--out", scratch.appendingPathComponent("sae").path, "--no-db"], "--learning-rate must be a finite number above 0"),
+            (["train", "--recipe", "smoke", "--learning-rate", "nan", "--out", scratch.appendingPathComponent("model").path], "--learning-rate must be a finite number above 0"),
+            (["discover", "--methods", "", "--no-db"], "has an empty name"),
+            (["discover", "--methods", "sae,,patching", "--no-db"], "has an empty name"),
+            (["discover", "--methods", "sae,sae", "--no-db"], "--methods names sae twice"),
+            (["discover", "--patching-prompts", "1000000000", "--no-db"], "--patching-prompts must be between 1 and 100000"),
+        ]
+        for (arguments, phrase) in cases {
+            let result = try runMechanic(arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertTrue(result.stderr.contains(phrase), "\(arguments): \(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("Fatal error"), "\(arguments) crashed")
+            XCTAssertEqual(result.stdout, "", "\(arguments)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [], "a refused command wrote files")
+    }
+
+    /// Runs mechanic with standard output sent to `output` (a closed pipe, /dev/full).
+    func run(_ arguments: [String], standardOutput output: Any) throws -> CLITests.Result {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("mechanic")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw XCTSkip("mechanic binary not found") }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardOutput = output
+        process.standardError = err
+        try process.run()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLITests.Result(status: process.terminationStatus, stdout: "", stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testClosedOrFullStandardOutputIsAnError() throws {
+        for arguments in [["tasks", "list"], ["tasks", "list", "--json"], ["--help"],
+                          ["tokenize", "--tokenizer", CLITests.fixture("tiny-f32"), "--json", "hello world"]] {
+            // Nobody reads: `mechanic … | head -0`.
+            let closed = Pipe()
+            try closed.fileHandleForReading.close()
+            expectFailure(try run(arguments, standardOutput: closed), "cannot write to standard output", arguments)
+            // Nothing fits: `mechanic … > /dev/full`.
+            guard let full = FileHandle(forWritingAtPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
+            defer { try? full.close() }
+            expectFailure(try run(arguments, standardOutput: full), "cannot write to standard output: No space left on device", arguments)
+        }
+    }
+
+    func testPromptsFilesWithWindowsLineEndingsAreOnePromptALine() throws {
+        let file = scratch.appendingPathComponent("prompts.txt")
+        try "the cat sat\r\nthe dog ran\r\n".write(to: file, atomically: true, encoding: .utf8)
+        let result = try runMechanic(["run", "--model", CLITests.fixture("tiny-f32"), "--prompts-file", file.path, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.count, 2)
+        XCTAssertFalse(result.stdout.contains("\\r"), "a carriage return was kept in a prompt")
+    }
+
+    func testGroundTruthOfAnotherModelIsAnErrorNamingTheHead() throws {
+        let truth = scratch.appendingPathComponent("truth.json")
+        try #"{"heads": [[0, 1], [99, 0]]}"#.write(to: truth, atomically: true, encoding: .utf8)
+        let arguments = ["discover", "--model", CLITests.fixture("tiny-f32"), "--task", "induction-random", "--count", "8",
+                         "--ground-truth", truth.path, "--methods", "patching", "--no-db"]
+        expectFailure(try runMechanic(arguments), "names head a99.0 (layer 99, head 0), outside the model's 2 layers × 4 heads", arguments)
+    }
+}
