@@ -129,13 +129,31 @@ struct CLIError: Error, CustomStringConvertible {
 /// `--model FOLDER` of the commands that default to the embedded reference model: the folder,
 /// checked to hold a checkpoint, loaded with its tokenizer.
 func loadModelFolder(_ path: String, _ weights: WeightOptions) throws -> (folder: URL, model: Transformer, tokenizer: any Tokenizer) {
-    let folder = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
+    var folder = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
+    if path == DiscoverCommand.defaultModel, let embedded = embeddedModelFolder() { folder = embedded }
     guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
         throw CLIError(path == DiscoverCommand.defaultModel
-            ? "the embedded reference model is not at \(folder.path); run from the repository root or pass --model"
+            ? "the embedded reference model is not at \(folder.path), nor beside this binary or in the repository it was built from; pass --model"
             : "--model \(path) is not a model folder (no config.json)")
     }
     return (folder, try weights.load(folder: folder), try loadTokenizer(folder: folder))
+}
+
+/// Where the embedded reference model is: under the working directory as the README runs it;
+/// else in a folder above this binary (`.build/release/mechanic`, or an install that keeps
+/// `artifacts/` beside `bin/`); else in the repository this binary was compiled from.
+func embeddedModelFolder() -> URL? {
+    let relative = DiscoverCommand.defaultModel
+    var candidates = [URL(fileURLWithPath: relative)]
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<6 {
+        candidates.append(directory.appendingPathComponent(relative))
+        directory = directory.deletingLastPathComponent()
+    }
+    // This file is Sources/MechanicCLI/Options.swift of the repository.
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    candidates.append(repository.appendingPathComponent(relative))
+    return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
 }
 
 /// `--task NAME|FILE`: a built-in task or a prompts file.

@@ -3,7 +3,7 @@ import XCTest
 import Mechanic
 
 /// Runs the `mechanic` binary built beside the test bundle and collects what it printed.
-func runMechanic(_ arguments: [String], environment: [String: String] = [:]) throws -> CLITests.Result {
+func runMechanic(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> CLITests.Result {
     let binary = Bundle.main.bundleURL.appendingPathComponent("mechanic")
     guard FileManager.default.isExecutableFile(atPath: binary.path) else {
         throw XCTSkip("mechanic binary not found at \(binary.path)")
@@ -12,6 +12,7 @@ func runMechanic(_ arguments: [String], environment: [String: String] = [:]) thr
     process.executableURL = binary
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if let directory { process.currentDirectoryURL = directory }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -224,6 +224,14 @@ final class StoreWorkflowTests: XCTestCase {
         XCTAssertTrue(itself.stderr.contains("is the target itself"), itself.stderr)
     }
 
+    /// Run from any folder, the default model is still found (beside the binary or in its repository).
+    func testTheEmbeddedModelIsFoundFromAnyWorkingDirectory() throws {
+        let result = try runMechanic(["discover", "--count", "6", "--methods", "attribution", "--patching-prompts", "2", "--no-db"],
+                                     directory: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("attribution"), result.stdout)
+    }
+
     func testBadDatabaseFilesAreOneClearLine() throws {
         let corrupt = dir.appendingPathComponent("corrupt.sqlite").path
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }).write(to: URL(fileURLWithPath: corrupt))
