@@ -171,6 +171,7 @@ struct CardCommand: ParsableCommand {
     private func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings
         try encoder.encode(value).write(to: url, options: .atomic)
     }
 }

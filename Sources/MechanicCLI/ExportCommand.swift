@@ -106,6 +106,7 @@ struct ExportCommand: ParsableCommand {
             let heads = graph.nodes.compactMap { node -> HeadID? in if case .head(let h) = node.id { h } else { nil } }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings
             let circuit = Circuit(run: run, task: report.task, method: result.scores.method, heads: heads,
                                   groundTruth: report.groundTruth, result: result)
             return (try encoder.encode(circuit) + Data("\n".utf8), graph)

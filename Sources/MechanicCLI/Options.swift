@@ -76,12 +76,23 @@ struct ThreadOptions: ParsableArguments {
 /// NaN and infinities, which JSON has no numbers for, are written as the strings `"nan"`,
 /// `"inf"` and `"-inf"`, so a diverged model or an empty statistic still prints.
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    let data = try encoder.encode(value)
+    let data = try jsonEncoder().encode(value)
     print(String(decoding: data, as: UTF8.self))
 }
+
+/// The encoder of every JSON the CLI prints or writes: sorted, readable, and never failing on a
+/// non-finite number, which it writes as the string "nan", "inf" or "-inf".
+func jsonEncoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings
+    return encoder
+}
+
+/// NaN and infinities as the strings "nan", "inf" and "-inf": JSON has no such numbers, and a
+/// result file is better written with them than not written at all.
+let nonFiniteAsStrings = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
 
 /// Writes a line to standard error (progress and diagnostics stay off stdout, which scripts read).
 func printError(_ text: String) {

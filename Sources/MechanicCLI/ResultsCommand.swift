@@ -124,6 +124,7 @@ struct ResultsCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings
         try encoder.encode(rows).write(to: outFolder.appendingPathComponent("results.json"), options: .atomic)
         try markdown(rows).write(to: outFolder.appendingPathComponent("results.md"), atomically: true, encoding: .utf8)
         print(markdown(rows))

@@ -70,6 +70,7 @@ struct TrainCommand: ParsableCommand {
         let recipeURL = staging.appendingPathComponent("recipe.json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings
         try encoder.encode(recipe).write(to: recipeURL)
         extras.append(recipeURL)
         let config = recipe.config(vocabularySize: corpus.tokenizer.vocabularySize, eos: corpus.tokenizer.eosID)

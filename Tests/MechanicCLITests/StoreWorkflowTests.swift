@@ -232,6 +232,23 @@ final class StoreWorkflowTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("attribution"), result.stdout)
     }
 
+    /// A NaN score (a head whose metric was undefined) is written to a JSON file as "nan", not a failed write.
+    func testJSONFilesCarryNonFiniteScoresAsStrings() throws {
+        let store = try ResultStore(path: db)
+        let run = try store.beginRun(RunInfo(command: "discover", version: "test"))
+        let heads = HeadID.all(layers: 1, heads: 2)
+        try store.record(report: DiscoveryReport(task: "ioi", metric: .logitDifference, positives: 2, negatives: 2,
+                                                 groundTruth: [heads[1]],
+                                                 methods: [.init(scores: HeadScores(method: "patching-resample", heads: heads,
+                                                                                    scores: [.nan, 1], seconds: 0))]), run: run)
+        try store.finishRun(run, status: .completed)
+        let out = dir.appendingPathComponent("circuit.json")
+        let export = try mechanic(["export", "\(run)", "--db", db, "--format", "json", "--out", out.path])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        let text = try String(contentsOf: out, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"nan\""), text)
+    }
+
     func testBadDatabaseFilesAreOneClearLine() throws {
         let corrupt = dir.appendingPathComponent("corrupt.sqlite").path
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }).write(to: URL(fileURLWithPath: corrupt))
