@@ -50,10 +50,13 @@ struct OptionalModelOptions: ParsableArguments {
 struct WeightOptions: ParsableArguments {
     @Flag(help: "Load weights holding NaN or infinity instead of refusing the checkpoint (to look at a diverged run; the model's outputs will be NaN).")
     var allowNonFiniteWeights = false
+    @Flag(help: "Load a checkpoint that holds tensors its config.json does not account for (e.g. a multimodal checkpoint's other towers), ignoring them.")
+    var allowUnusedTensors = false
 
-    /// The checkpoint in `folder`, refused if a weight is NaN or infinite unless the flag is given.
+    /// The checkpoint in `folder`, refused if a weight is NaN or infinite, or if it holds tensors
+    /// its config does not account for, unless the flags say otherwise.
     func load(folder: URL) throws -> Transformer {
-        try CheckpointLoader.load(folder: folder, allowNonFiniteWeights: allowNonFiniteWeights)
+        try CheckpointLoader.load(folder: folder, allowNonFiniteWeights: allowNonFiniteWeights, allowUnusedTensors: allowUnusedTensors)
     }
 }
 

@@ -49,7 +49,7 @@ public enum CheckpointLoader {
     /// - Throws: ``ModelError`` for a missing or inconsistent config or weights, an unknown
     ///   `model_type` or an unsupported feature, and `SafetensorsError` for a malformed weights
     ///   file (truncated, bad header, bad offsets…).
-    public static func load(folder: URL, allowNonFiniteWeights: Bool = false) throws -> Transformer {
+    public static func load(folder: URL, allowNonFiniteWeights: Bool = false, allowUnusedTensors: Bool = false) throws -> Transformer {
         let config = try loadConfig(folder: folder)
         guard let family = ModelFamilies.family(modelType: config.modelType) else {
             throw ModelError.invalidConfig(file: folder.path, reason: "model_type \(config.modelType) has no family")
@@ -59,7 +59,25 @@ public enum CheckpointLoader {
         let weights = try TransformerWeights(config: config) { path, shape in
             try reader.read(family.source(of: path, config: config), shape: shape)
         }
+        if !allowUnusedTensors {
+            let used = Set(TransformerWeights.expectedShapes(for: config)
+                .flatMap { family.source(of: $0.path, config: config).names }.compactMap(reader.key(of:)))
+            let extra = files.flatMap(\.names).filter { !used.contains($0) && !isKnownBuffer($0, config: config) }.sorted()
+            if !extra.isEmpty {
+                throw ModelError.unaccountedTensors(file: reader.description, count: extra.count, examples: Array(extra.prefix(3)))
+            }
+        }
         return try Transformer(config: config, weights: weights)
+    }
+
+    /// Tensors checkpoints carry that are not parameters, which a load may leave unread: GPT-2's
+    /// causal-mask buffers (`attn.bias`, `attn.masked_bias`), GPT-NeoX's (`attention.bias`,
+    /// `attention.masked_bias`), rotary `inv_freq` tables, and, for a model with tied embeddings,
+    /// a saved copy of the unembedding (`lm_head.weight`).
+    public static func isKnownBuffer(_ name: String, config: TransformerConfig) -> Bool {
+        let buffers = [".attn.bias", ".attn.masked_bias", ".attention.bias", ".attention.masked_bias", "rotary_emb.inv_freq"]
+        if buffers.contains(where: { name.hasSuffix($0) }) { return true }
+        return config.tiedEmbeddings && name == "lm_head.weight"
     }
 
     /// The safetensors files of a folder: one `model.safetensors`, or the shards of an index.

@@ -14,6 +14,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case wrongShape(file: String, tensor: String, expected: [Int], found: [Int])
     /// A weight contains NaN or infinity.
     case nonFiniteWeights(file: String, tensor: String)
+    /// The checkpoint holds tensors the config does not account for (more layers, MLPs an
+    /// attention-only config drops, another model's parts).
+    case unaccountedTensors(file: String, count: Int, examples: [String])
     /// A prompt is longer than the model's context.
     case promptTooLong(row: Int, length: Int, contextLength: Int)
     /// A token id is outside the vocabulary.
@@ -45,6 +48,11 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "\(file): tensor \(tensor) is missing. The checkpoint does not match its config.json."
         case .wrongShape(let file, let tensor, let expected, let found):
             return "\(file): tensor \(tensor) has shape \(found), config.json implies \(expected). The weights and config disagree."
+        case .unaccountedTensors(let file, let count, let examples):
+            let shown = examples.map { $0.count > 120 ? String($0.prefix(120)) + "…" : $0 }.joined(separator: ", ")
+            return "\(file): \(count) tensor\(count == 1 ? "" : "s") the config does not account for (\(shown)\(count > examples.count ? ", …" : "")). "
+                + "config.json probably describes fewer layers, no MLPs or another model than the weights hold; fix it, "
+                + "or load anyway with allowUnusedTensors (CLI: --allow-unused-tensors)."
         case .nonFiniteWeights(let file, let tensor):
             return "\(file): tensor \(tensor) contains NaN or infinity, so the checkpoint is corrupt or its training diverged. Load it anyway with allowNonFiniteWeights (CLI: --allow-non-finite-weights)."
         case .promptTooLong(let row, let length, let context):

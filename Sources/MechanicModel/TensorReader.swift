@@ -57,6 +57,9 @@ struct TensorReader: CustomStringConvertible {
         return file.info(key)!.shape
     }
 
+    /// The full key a name is read from (under the first prefix that has it), or `nil`.
+    func key(of name: String) -> String? { locate(name)?.1 }
+
     /// The file and full key of a name under the first prefix that has it.
     private func locate(_ name: String) -> (SafetensorsFile, String)? {
         for prefix in prefixes {

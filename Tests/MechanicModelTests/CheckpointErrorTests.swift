@@ -86,6 +86,33 @@ final class CheckpointErrorTests: XCTestCase {
         XCTAssertEqual(model.weights.tensor(at: "finalNormBias")?.storage[3].isNaN, true)
     }
 
+    /// A config that describes less than the weights hold is an error naming the tensors it
+    /// leaves out; known buffers are not; the option loads anyway.
+    func testTensorsTheConfigDoesNotAccountForAreAnError() throws {
+        try rewriteConfig { $0["n_layer"] = 1 }
+        expectError {
+            guard case ModelError.unaccountedTensors(_, let count, let examples) = $0 else { return false }
+            return count > 0 && examples.allSatisfy { $0.hasPrefix("transformer.h.1.") } && "\($0)".contains("allowUnusedTensors")
+        }
+        XCTAssertEqual(try CheckpointLoader.load(folder: folder, allowUnusedTensors: true).config.layers, 1)
+        try CheckpointLoader.save(try tinyModel(), to: folder)
+        try rewriteConfig { $0["attn_only"] = true }
+        expectError {
+            guard case ModelError.unaccountedTensors(_, _, let examples) = $0 else { return false }
+            return examples.allSatisfy { $0.contains("mlp") || $0.contains("ln_2") }
+        }
+        // GPT-2's causal-mask buffers and a tied model's saved lm_head are not parameters: they load.
+        try CheckpointLoader.save(try tinyModel(), to: folder)
+        try rewriteWeights {
+            $0["transformer.h.0.attn.bias"] = Tensor(shape: [1, 1, 4, 4])
+            $0["transformer.h.0.attn.masked_bias"] = Tensor(shape: [1])
+            $0["lm_head.weight"] = $0["transformer.wte.weight"]
+        }
+        XCTAssertNoThrow(try CheckpointLoader.load(folder: folder))
+        try rewriteWeights { $0["transformer.h.0.attn.extra_projection"] = Tensor(shape: [2]) }
+        expectError { if case ModelError.unaccountedTensors(_, 1, ["transformer.h.0.attn.extra_projection"]) = $0 { return true }; return false }
+    }
+
     func testInsaneConfigs() throws {
         let cases: [([String: Any], String)] = [
             (["n_embd": 13], "not divisible"),
