@@ -113,6 +113,14 @@ final class CheckpointErrorTests: XCTestCase {
         expectError { if case ModelError.unaccountedTensors(_, 1, ["transformer.h.0.attn.extra_projection"]) = $0 { return true }; return false }
     }
 
+    /// A config.json that is not JSON says where it breaks, in lines and columns, in one sentence.
+    func testBrokenJSONSaysWhere() throws {
+        try Data("{\n  \"n_layer\": 2,\n  \"n_head\": 3,,\n}\n".utf8).write(to: configURL)
+        expectError { "\($0)".contains("not valid JSON (line 3, column 15: invalid value)") && !"\($0)".contains("..") }
+        try Data("{\"n_layer\": 1e999}".utf8).write(to: configURL)
+        expectError { "\($0)".contains("not valid JSON (number 1e999 is not representable in Swift)") }
+    }
+
     func testInsaneConfigs() throws {
         let cases: [([String: Any], String)] = [
             (["n_embd": 13], "not divisible"),

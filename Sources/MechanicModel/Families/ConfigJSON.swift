@@ -14,13 +14,29 @@ public struct ConfigJSON {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            throw ConfigProblem("not valid JSON")
+            throw ConfigProblem("not valid JSON (\(ConfigJSON.whereParsingFailed(error, in: data)))")
         }
         guard let values = object as? [String: Any] else { throw ConfigProblem("not a JSON object") }
         self.values = values
     }
 
     init(values: [String: Any]) { self.values = values }
+
+    /// What JSONSerialization's error says went wrong, with "around character N" turned into the
+    /// line and column a person can find: `line 3, column 14: invalid value`.
+    static func whereParsingFailed(_ error: any Error, in data: Data) -> String {
+        var detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "unreadable"
+        while detail.hasSuffix(".") { detail.removeLast() }
+        guard let range = detail.range(of: "around character "),
+              let offset = Int(detail[range.upperBound...].prefix { $0.isNumber }), offset >= 0, offset <= data.count
+        else { return detail.prefix(1).lowercased() + detail.dropFirst() }
+        let before = data.prefix(offset)
+        let line = before.filter { $0 == UInt8(ascii: "\n") }.count + 1
+        let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? before.startIndex
+        let column = String(decoding: before[lineStart...], as: UTF8.self).count + 1
+        let what = detail[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+        return "line \(line), column \(column): \(what.prefix(1).lowercased() + what.dropFirst())"
+    }
 
     /// Whether the key is present and not `null`.
     func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
