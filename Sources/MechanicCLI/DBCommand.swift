@@ -120,16 +120,17 @@ struct DBCommand: ParsableCommand {
                 throw CLIError("no run \(id) in \(store.path); `mechanic db runs` lists the runs")
             }
             let report: DiscoveryReport? = record.info.command == "discover" ? try? store.report(run: id) : nil
+            let stale = try store.staleRuns().contains(record.id)
             if json {
                 var shown = record
-                if try store.staleRuns().contains(record.id) {
+                if stale {
                     shown.status = .interrupted
                     shown.message = "recorded as running; its process \(record.pid) is gone"
                 }
                 return try printJSON(Shown(run: shown, report: report))
             }
             print("run \(record.id): \(record.info.command) \(record.info.arguments.joined(separator: " "))")
-            if try store.staleRuns().contains(record.id) {
+            if stale {
                 print("status: interrupted (recorded as running; its process \(record.pid) is gone)")
             } else {
                 print("status: \(record.status.rawValue)\(record.message.map { " (\($0))" } ?? "")")

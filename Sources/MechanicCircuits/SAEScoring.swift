@@ -156,7 +156,7 @@ public enum SAEScoring {
         let ids = result.nodes.heads, heads = ids.count
         let labels = LabelPermutation.shuffledLabels(positives: positive.count, negatives: negative.count, options: options)
         let (_, nodeNull) = LabelPermutation.nodeScores(positive: positive, negative: negative, codes: codes, labels: labels)
-        let (_, pairNull) = LabelPermutation.pairScores(positive: positive, negative: negative, codes: codes, labels: labels)
+        let (pairObserved, pairNull) = LabelPermutation.pairScores(positive: positive, negative: negative, codes: codes, labels: labels)
         func statistics(_ observed: [Float], _ null: [[Float]]) -> [LabelPermutation.Statistic] {
             (0..<heads).map { h in LabelPermutation.Statistic(observed: observed[h], null: null.map { $0[h] }) }
         }
@@ -165,23 +165,23 @@ public enum SAEScoring {
 
         // Pairs in (0,1), (0,2), … order, as `pairScores` lists them.
         var pairStats: [LabelPermutation.PairStatistic] = []
-        var edgeNull = [[Float]](repeating: [], count: labels.count)
-        var ordered = [[Int]](repeating: [Int](repeating: 0, count: heads * heads), count: labels.count)
-        var p = 0
+        var pairs: [(a: Int, b: Int)] = []
         for a in 0..<heads {
             for b in (a + 1)..<max(a + 1, heads) {
-                let observed = result.nodes.edges?[p].score ?? 0
+                let p = pairs.count
+                pairs.append((a, b))
                 pairStats.append(.init(first: ids[a], second: ids[b],
-                                       statistic: .init(observed: observed, null: pairNull[p].map(Float.init))))
-                for k in 0..<labels.count {
-                    ordered[k][a * heads + b] = Int(pairNull[p][k])
-                    ordered[k][b * heads + a] = Int(pairNull[p][k])
-                }
-                p += 1
+                                       statistic: .init(observed: Float(pairObserved[p]), null: pairNull[p].map(Float.init))))
             }
         }
-        for k in 0..<labels.count {
-            edgeNull[k] = DiscreteCodeScoring.nodeScoresFromEdges(ordered: ordered[k], heads: heads, components: components)
+        // Each shuffle's sae-edges scores, from its ordered pair scores [heads, heads].
+        var ordered = [Int](repeating: 0, count: heads * heads)
+        let edgeNull = (0..<labels.count).map { k in
+            for (p, pair) in pairs.enumerated() {
+                ordered[pair.a * heads + pair.b] = Int(pairNull[p][k])
+                ordered[pair.b * heads + pair.a] = Int(pairNull[p][k])
+            }
+            return DiscreteCodeScoring.nodeScoresFromEdges(ordered: ordered, heads: heads, components: components)
         }
         result.pairControl = pairStats
         result.edgeNodeControl = .init(permutations: labels.count, seed: options.seed,

@@ -64,8 +64,7 @@ extension ResultStore {
     /// ``markStaleRunsInterrupted()`` would mark, found without writing (so on read-only stores too).
     public func staleRuns() throws(StoreError) -> Set<Int64> {
         try read { db in
-            let running = try RunRecord.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
-            return Set(running.filter { $0.host == Self.hostName && !Self.isAlive(pid: $0.pid, host: $0.host) }.map(\.id))
+            Set(try Self.staleRuns(db).map(\.id))
         }
     }
 
@@ -74,9 +73,8 @@ extension ResultStore {
     @discardableResult
     public func markStaleRunsInterrupted() throws(StoreError) -> [Int64] {
         try write { db in
-            let running = try RunRecord.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
             var marked: [Int64] = []
-            for var run in running where run.host == Self.hostName && !Self.isAlive(pid: run.pid, host: run.host) {
+            for var run in try Self.staleRuns(db) {
                 run.status = .interrupted
                 run.finishedAt = Date()
                 run.message = "interrupted: process \(run.pid) is gone"
@@ -114,6 +112,12 @@ extension ResultStore {
     }
 
     /// Whether a process exists (a pid can be reused after its process ends; then this says yes).
+    /// The `running` runs of this host whose process no longer exists.
+    static func staleRuns(_ db: Database) throws -> [RunRecord] {
+        try RunRecord.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
+            .filter { $0.host == hostName && !isAlive(pid: $0.pid, host: $0.host) }
+    }
+
     static func isAlive(pid: Int32, host: String) -> Bool {
         guard host == hostName else { return true }
         return kill(pid, 0) == 0 || errno == EPERM

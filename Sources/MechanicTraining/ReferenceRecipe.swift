@@ -87,16 +87,17 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
     }()
 
     /// A 2-layer attention-only probe on corpus v2, minutes to train: whether the corpus and the
-    /// trainer teach induction at all, apart from how many tokens a 6-layer model needs.
-    public static let probe2L = ReferenceRecipe(
-        name: "probe-2l", summary: "2-layer attention-only probe (8 heads, d_model 128) on corpus v2",
-        layers: 2, heads: 8, dModel: 128, contextLength: 256, attentionOnly: true,
-        corpusSeed: 2026, trainingBytes: 24_000_000, heldOutBytes: 400_000, mix: .version2, vocabularySize: 2048,
-        settings: TrainingSettings(
-            steps: 1500, batchSize: 8, sequenceLength: 256,
-            schedule: LearningRateSchedule(peak: 2e-3, minimum: 2e-4, warmupSteps: 100, totalSteps: 1500),
-            clipNorm: 1, evaluationInterval: 100, evaluationWindows: 16, checkpointInterval: 250, seed: 11),
-        repeatShare: 0.25)
+    /// trainer teach induction at all, apart from how many tokens a 6-layer model needs. `sixLayer`'s
+    /// corpus and optimiser, a smaller shape and 1,500 steps.
+    public static let probe2L: ReferenceRecipe = {
+        var r = sixLayer
+        r.name = "probe-2l"
+        r.summary = "2-layer attention-only probe (8 heads, d_model 128) on corpus v2"
+        (r.layers, r.dModel, r.attentionOnly) = (2, 128, true)
+        r.settings.steps = 1500
+        r.settings.schedule = LearningRateSchedule(peak: 2e-3, minimum: 2e-4, warmupSteps: 100, totalSteps: 1500)
+        return r
+    }()
 
     /// The probe with four fifths of its tokens in repeat documents: does dense repetition teach induction?
     public static let probe2LDense: ReferenceRecipe = {

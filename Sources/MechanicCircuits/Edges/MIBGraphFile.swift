@@ -1,4 +1,5 @@
 import Foundation
+import MechanicModel
 
 /// Edge scores and circuits in the JSON graph format of EAP-IG and the MIB circuit track, so a
 /// circuit found elsewhere can be evaluated here and one found here evaluated there.
@@ -89,13 +90,12 @@ public enum MIBGraphFile {
             guard let i = index[name] else { throw Problem.unknownEdge(name) }
             guard let entry = value as? [String: Any] else { throw Problem.badEntry(edge: name, reason: "not an object") }
             switch entry["score"] {
-            // JSON true/false also arrive as NSNumber (and 0 and 1 pass `is Bool` on Linux): tell them by class.
-            case let n as NSNumber where !String(describing: type(of: n)).contains("Boolean"): scores[i] = n.floatValue
+            case let n as NSNumber where !ConfigJSON.isBoolean(n): scores[i] = n.floatValue
             case is NSNull, nil: scores[i] = .nan
             default: throw Problem.badEntry(edge: name, reason: "its score is not a number")
             }
             if let member = entry["in_graph"] {
-                guard let flag = member as? NSNumber, String(describing: type(of: flag)).contains("Boolean") else {
+                guard let flag = member as? NSNumber, ConfigJSON.isBoolean(flag) else {
                     throw Problem.badEntry(edge: name, reason: "in_graph is not true or false")
                 }
                 included[i] = flag.boolValue

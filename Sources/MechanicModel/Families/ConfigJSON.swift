@@ -114,8 +114,11 @@ public struct ConfigJSON {
         return try int(key)
     }
 
-    private func isBool(_ number: NSNumber) -> Bool {
-        // JSONSerialization makes `true`/`false` NSNumbers of type char ("c"); JSON never yields a char otherwise.
+    private func isBool(_ number: NSNumber) -> Bool { ConfigJSON.isBoolean(number) }
+
+    /// Whether JSONSerialization read this number from `true` or `false` (on Linux, 0 and 1 also
+    /// pass `is Bool`): it makes booleans NSNumbers of type char ("c"), which JSON never yields otherwise.
+    public static func isBoolean(_ number: NSNumber) -> Bool {
         String(cString: number.objCType) == "c"
     }
 
