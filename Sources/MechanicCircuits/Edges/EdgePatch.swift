@@ -1,0 +1,146 @@
+import MechanicModel
+import MechanicTensor
+
+/// Interventions that run the model with a set of edges patched: along a patched edge s → r the
+/// receiver r sees sender s's replacement output (counterfactual, mean or zero) instead of what s
+/// writes in this run; every other edge carries the run's own values.
+///
+/// Built on the hook machinery, without a copy of the residual stream per edge: the run keeps
+/// `difference[s] = current_s − replacement_s` for each sender as it is computed, and each
+/// receiver with patched edges gets `x_r = resid − strength · Σ_{s patched into r} difference[s]`
+/// (one matrix product per hook), from which ``ReceiverMath`` recomputes the receiver's value and
+/// writes it into the hook. Later layers therefore see the effect of earlier patches, as in MIB's
+/// and EAP-IG's evaluation. Runs start at layer 0 (the input sender is read at `hook_resid_pre` 0).
+struct EdgePatch {
+    let math: ReceiverMath
+    let graph: ComputationalGraph
+    /// For each receiver (graph.receivers order), the indices (into `graph.senders`) of its patched senders.
+    let patchedSenders: [[Int]]
+
+    /// - Parameter patched: one flag per edge of `graph`, in `graph.edges` order.
+    init(math: ReceiverMath, graph: ComputationalGraph, patched: [Bool]) {
+        precondition(patched.count == graph.edges.count, "one flag per edge")
+        let senderIndex = Dictionary(uniqueKeysWithValues: graph.senders.enumerated().map { ($0.element, $0.offset) })
+        let receiverIndex = Dictionary(uniqueKeysWithValues: graph.receivers.enumerated().map { ($0.element, $0.offset) })
+        var lists = [[Int]](repeating: [], count: graph.receivers.count)
+        for (i, edge) in graph.edges.enumerated() where patched[i] {
+            lists[receiverIndex[edge.receiver]!].append(senderIndex[edge.sender]!)
+        }
+        (self.math, self.graph, self.patchedSenders) = (math, graph, lists)
+    }
+
+    var patchesAnything: Bool { patchedSenders.contains { !$0.isEmpty } }
+
+    /// The interventions for one run on the batch `replacement` was computed for.
+    ///
+    /// - Parameter strength: how much of each patched difference to apply (1 patches; the
+    ///   finite-difference tests use small values).
+    func interventions(replacement: SenderOutputs, strength: Float = 1) -> [Intervention] {
+        guard patchesAnything else { return [] }
+        let math = self.math, graph = self.graph, patchedSenders = self.patchedSenders
+        let state = EdgePatchState(replacement: replacement)
+        let c = math.config
+        let neededSenders = Set(patchedSenders.joined())
+        let receivers = graph.receivers.indices.filter { !patchedSenders[$0].isEmpty }
+        let residualHooks = Set(receivers.map { math.inputHook(graph.receivers[$0]) })
+        var list: [Intervention] = []
+
+        func record(_ hook: HookName, sender: Int?) {
+            let keep = residualHooks.contains(hook)
+            guard keep || sender != nil else { return }
+            list.append(Intervention(hook, .custom { t, _ in
+                if keep { state.residuals[hook] = t.storage }
+                if let sender { state.setDifference(sender, current: t.storage) }
+            }))
+        }
+        let senderIndex = Dictionary(uniqueKeysWithValues: graph.senders.enumerated().map { ($0.element, $0.offset) })
+        record(.residPre(0), sender: neededSenders.contains(0) ? 0 : nil)
+        for layer in 0..<c.layers {
+            if layer > 0 { record(.residPre(layer), sender: nil) }
+            let heads = (0..<c.heads).compactMap { h -> (Int, Int)? in
+                let s = senderIndex[.head(HeadID(layer: layer, head: h))]!
+                return neededSenders.contains(s) ? (h, s) : nil
+            }
+            if !heads.isEmpty {
+                let wo = math.model.weights.blocks[layer].attnOutWeight
+                list.append(Intervention(.z(layer), .custom { z, _ in
+                    let (d, hc, dh) = (c.dModel, c.heads, c.dHead)
+                    let rows = z.count / (hc * dh)
+                    var out = [Float](repeating: 0, count: rows * d)
+                    for (h, s) in heads {
+                        z.storage.withUnsafeBufferPointer { zs in
+                            wo.storage.withUnsafeBufferPointer { w in
+                                out.withUnsafeMutableBufferPointer { o in
+                                    Kernels.gemm(m: rows, n: d, k: dh, a: zs.baseAddress! + h * dh, lda: hc * dh,
+                                                 b: w.baseAddress! + h * dh * d, ldb: d, c: o.baseAddress!, ldc: d)
+                                }
+                            }
+                        }
+                        state.setDifference(s, current: out)
+                    }
+                }))
+            }
+            if !c.attentionOnly {
+                if !c.parallelBlocks { record(.residMid(layer), sender: nil) }
+                let s = senderIndex[.mlp(layer: layer)]!
+                record(.mlpOut(layer), sender: neededSenders.contains(s) ? s : nil)
+            }
+        }
+        record(.residPost(c.layers - 1), sender: nil)
+
+        // The receivers, grouped by the hook their value is written to, in forward order.
+        var byHook: [HookName: [Int]] = [:]
+        for r in receivers { byHook[math.valueHook(graph.receivers[r]), default: []].append(r) }
+        for hook in byHook.keys.sorted() {
+            let group = byHook[hook]!
+            list.append(Intervention(hook, .custom { t, _ in
+                for r in group {
+                    let receiver = graph.receivers[r]
+                    let x = state.patchedInput(math.inputHook(receiver), senders: patchedSenders[r], strength: strength)
+                    math.write(receiver, value: math.value(receiver, input: x, rows: state.rows), into: &t)
+                }
+            }))
+        }
+        return list
+    }
+}
+
+/// The mutable side of one patched run: differences and residuals recorded as the forward pass
+/// reaches them. Lives for one run; the forward pass is sequential, so access is never concurrent.
+final class EdgePatchState: @unchecked Sendable {
+    let replacement: SenderOutputs
+    var rows: Int { replacement.rows }
+    /// `[senders, rows, dModel]`: current − replacement for the senders seen so far (zero otherwise).
+    var difference: [Float]
+    var residuals: [HookName: [Float]] = [:]
+
+    init(replacement: SenderOutputs) {
+        self.replacement = replacement
+        difference = [Float](repeating: 0, count: replacement.storage.count)
+    }
+
+    func setDifference(_ sender: Int, current: [Float]) {
+        let n = rows * replacement.dModel
+        precondition(current.count == n, "the run's batch must be the one the replacement outputs were computed for")
+        let base = sender * n
+        for i in 0..<n { difference[base + i] = current[i] - replacement.storage[base + i] }
+    }
+
+    /// `resid − strength · Σ_{s ∈ senders} difference[s]`, `[rows, dModel]`.
+    func patchedInput(_ hook: HookName, senders: [Int], strength: Float) -> [Float] {
+        var x = residuals[hook]!
+        let n = rows * replacement.dModel
+        // One product: the 0/1 row of patched senders times the [senders, n] differences.
+        var mask = [Float](repeating: 0, count: replacement.senders)
+        for s in senders { mask[s] = 1 }
+        difference.withUnsafeBufferPointer { dp in
+            mask.withUnsafeBufferPointer { m in
+                x.withUnsafeMutableBufferPointer { xp in
+                    Kernels.gemm(m: 1, n: n, k: replacement.senders, alpha: -strength, a: m.baseAddress!, lda: replacement.senders,
+                                 b: dp.baseAddress!, ldb: n, beta: 1, c: xp.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return x
+    }
+}
