@@ -144,6 +144,49 @@ final class EdgeMethodTests: XCTestCase {
         }
     }
 
+    /// EAP-IG on the activations with one step holds each group at its clean value in turn: every
+    /// run's forward pass is the clean one, so the logits' gradient (which no held group lies
+    /// beyond) is EAP's and edges into the logits score as in EAP; gradients of earlier receivers
+    /// lose the paths through the held group, so other edges differ.
+    func testEAPIGOnActivationsWithOneStepMatchesEAPAtTheLogits() throws {
+        for (name, model) in try models(["pythia"]) {
+            let set = prompts(seed: 17)
+            let eap = try EdgeAttribution.run(model: model, prompts: set, metric: .logitDifference)
+            let ig = try EdgeAttribution.run(model: model, prompts: set, metric: .logitDifference,
+                                             method: .integratedGradientsOnActivations(steps: 1))
+            let graph = eap.graph
+            var differing = 0
+            for (e, edge) in graph.edges.enumerated() {
+                if edge.receiver == .logits {
+                    XCTAssertEqual(ig.scores[e], eap.scores[e], accuracy: 1e-5 + 1e-4 * abs(eap.scores[e]), "\(name) \(graph.name(of: edge))")
+                } else if abs(ig.scores[e] - eap.scores[e]) > 1e-4 * (1 + abs(eap.scores[e])) {
+                    differing += 1
+                }
+            }
+            XCTAssertGreaterThan(differing, 0, name)
+            let multi = try EdgeAttribution.run(model: model, prompts: set, metric: .logitDifference, method: .integratedGradientsOnActivations(steps: 3),
+                                                ablation: .mean)
+            XCTAssertFalse(multi.scores.contains { $0.isNaN }, name)
+        }
+    }
+
+    /// Edge ACDC keeps exactly the edges whose removal, given the removals before them, cost at
+    /// least τ; a huge τ removes everything; a negative one is refused.
+    func testEdgeACDCKeepsWhatCostsAtLeastTheThreshold() throws {
+        let (_, model) = try models([])[0]
+        let set = prompts(seed: 19)
+        let result = try EdgeACDC.run(model: model, prompts: set, metric: .logitDifference, threshold: 1e-3)
+        let graph = result.scores.graph
+        for e in graph.edges.indices {
+            XCTAssertEqual(result.circuit.included[e], result.scores.scores[e] >= 1e-3, graph.name(of: graph.edges[e]))
+        }
+        XCTAssertGreaterThan(result.circuit.edgeCount, 0)
+        XCTAssertLessThan(result.circuit.edgeCount, graph.edges.count)
+        let everything = try EdgeACDC.run(model: model, prompts: set, metric: .logitDifference, threshold: 1e9)
+        XCTAssertEqual(everything.circuit.edgeCount, 0)
+        XCTAssertThrowsError(try EdgeACDC.run(model: model, prompts: set, metric: .logitDifference, threshold: -1))
+    }
+
     /// Same prompts on both sides: nothing to patch, every score zero.
     func testIdenticalCounterfactualsScoreZero() throws {
         let (_, model) = try models([])[0]
@@ -151,6 +194,8 @@ final class EdgeMethodTests: XCTestCase {
                                                     corruptedTokens: $0.tokens) }
         for scored in [try EdgeAttribution.run(model: model, prompts: set, metric: .logitDifference),
                        try EdgeAttribution.run(model: model, prompts: set, metric: .logitDifference, method: .integratedGradients(steps: 3)),
+                       try EdgeAttribution.run(model: model, prompts: set, metric: .logitDifference,
+                                               method: .integratedGradientsOnActivations(steps: 2)),
                        try EdgePatching.run(model: model, prompts: set, metric: .logitDifference)] {
             XCTAssertEqual(scored.scores.map(abs).max()!, 0, accuracy: 1e-5, scored.method)
         }

@@ -15,6 +15,12 @@ import MechanicTokenizer
 ///   averaged over `steps` runs whose input embeddings are interpolated from the corrupted to the
 ///   clean prompt, `e = e_corrupt + (k/steps)(e_clean − e_corrupt)` for k = 0 … steps−1, as
 ///   EAP-IG's `get_scores_eap_ig` does.
+/// - EAP-IG over the activations (MIB's `EAP-IG-activations`): for each layer-level sender group
+///   in turn (the input, one layer's heads, one layer's MLP), `steps` runs whose group output is
+///   `α·clean + (1 − α)·replacement`, α = k/steps for k = 1 … steps, everything else clean; the
+///   gradient is averaged over all `(1 + 2·layers)·steps` runs, as EAP-IG's
+///   `get_scores_ig_activations` does. An interpolated group is a constant of its run, so no
+///   gradient flows through it to earlier receivers (PyTorch's hook returns a detached tensor too).
 ///
 /// The per-receiver gradient comes from the model's gradients at `hook_q/k/v` (head by head, GQA
 /// groups summed) and at the norms' `hook_normalized` (MLPs, logits), pulled back through the
@@ -24,11 +30,14 @@ public enum EdgeAttribution {
         case eap
         /// EAP-IG with interpolated input embeddings.
         case integratedGradients(steps: Int)
+        /// EAP-IG with each layer's sender outputs interpolated in turn.
+        case integratedGradientsOnActivations(steps: Int)
 
         public var name: String {
             switch self {
             case .eap: "eap"
             case .integratedGradients: "eap-ig"
+            case .integratedGradientsOnActivations: "eap-ig-activations"
             }
         }
     }
@@ -44,15 +53,13 @@ public enum EdgeAttribution {
                            progress: ((Int, Int) -> Void)? = nil) throws -> ScoredGraph {
         let start = DispatchTime.now().uptimeNanoseconds
         guard !prompts.isEmpty else { throw EdgeError.noPrompts(method.name) }
-        let steps: Int
         switch method {
-        case .eap: steps = 1
-        case .integratedGradients(let s):
-            guard s >= 1 && s <= 1000 else { throw EdgeError.invalidOption("EAP-IG steps must be 1…1000, not \(s)") }
-            guard ablation == .counterfactual else {
-                throw EdgeError.invalidOption("EAP-IG interpolates towards the counterfactual prompts; use --ablation counterfactual")
+        case .eap: break
+        case .integratedGradients(let steps), .integratedGradientsOnActivations(let steps):
+            guard steps >= 1 && steps <= 1000 else { throw EdgeError.invalidOption("EAP-IG steps must be 1…1000, not \(steps)") }
+            if case .integratedGradients = method, ablation != .counterfactual {
+                throw EdgeError.invalidOption("EAP-IG on the inputs interpolates towards the counterfactual prompts; use the counterfactual ablation (or eap-ig-activations)")
             }
-            steps = s
         }
         let math = try ReceiverMath(model: model)
         let graph = ComputationalGraph(config: model.config)
@@ -62,22 +69,15 @@ public enum EdgeAttribution {
         var difference = replacement.minus(clean)                          // [senders, rows, dModel]
         difference.zeroPadding(batch)
 
-        // ∂m/∂x_r summed over the steps, one [rows, dModel] block per receiver.
+        // ∂m/∂x_r summed over the runs, one [rows, dModel] block per receiver.
         let rows = clean.rows, d = model.config.dModel
         var gradients = [Float](repeating: 0, count: graph.receivers.count * rows * d)
         let valueHooks = Array(Set(graph.receivers.map { math.valueHook($0) })).sorted()
         let inputHooks = Array(Set(graph.receivers.map { math.inputHook($0) })).sorted()
         let objective = AttributionPatching.objective(batch, prompts: prompts, metric: metric)
-        for k in 0..<steps {
-            var interventions: [Intervention] = []
-            if case .integratedGradients = method {
-                // Input embeddings k/steps of the way from the corrupted to the clean prompt.
-                let alpha = Float(k) / Float(steps)
-                let input = Array(clean.output(0)), corrupt = Array(replacement.output(0))
-                var mixed = Tensor(shape: [batch.batch, batch.positions, d])
-                for i in mixed.storage.indices { mixed.storage[i] = corrupt[i] + alpha * (input[i] - corrupt[i]) }
-                interventions = [Intervention(.residPre(0), .replace(mixed))]
-            }
+        let runs = try gradientRuns(method, model: model, prompts: prompts, batch: batch, ablation: ablation, clean: clean,
+                                    replacement: replacement)
+        for (k, interventions) in runs.enumerated() {
             let residuals = try model.run(batch, logits: .none, capture: CaptureSpec(names: inputHooks),
                                           interventions: interventions).cache
             let (_, hookGradients) = try model.activationGradients(batch, at: valueHooks, interventions: interventions,
@@ -89,8 +89,9 @@ public enum EdgeAttribution {
                 let base = r * rows * d
                 for i in 0..<(rows * d) { gradients[base + i] += dx[i] }
             }
-            progress?(k + 1, steps)
+            progress?(k + 1, runs.count)
         }
+        let steps = runs.count
 
         // scores[e] = ⟨difference[sender], gradient[receiver]⟩ / (prompts · steps): one product for all pairs.
         let (s, rcount, n) = (graph.senders.count, graph.receivers.count, rows * d)
@@ -108,5 +109,75 @@ public enum EdgeAttribution {
         let scores = graph.edges.map { pairs[senderIndex[$0.sender]! * rcount + receiverIndex[$0.receiver]!] }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return ScoredGraph(method: method.name, graph: graph, scores: scores, seconds: seconds)
+    }
+
+    /// The interventions of each gradient run the method averages over.
+    static func gradientRuns(_ method: Method, model: Transformer, prompts: [TaskPrompt], batch: TokenBatch, ablation: EdgeAblation,
+                             clean: SenderOutputs, replacement: SenderOutputs) throws -> [[Intervention]] {
+        let c = model.config
+        let shape = [batch.batch, batch.positions, c.dModel]
+        func mix(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>, _ alpha: Float, shape: [Int]) -> Tensor {
+            // alpha·a + (1 − alpha)·b
+            Tensor(shape: shape, storage: zip(a, b).map { b in b.1 + alpha * (b.0 - b.1) })
+        }
+        switch method {
+        case .eap:
+            return [[]]
+        case .integratedGradients(let steps):
+            return (0..<steps).map { k in
+                [Intervention(.residPre(0), .replace(mix(clean.output(0), replacement.output(0), Float(k) / Float(steps), shape: shape)))]
+            }
+        case .integratedGradientsOnActivations(let steps):
+            // Each group's clean and replacement activation at the hook it is written through.
+            var groups: [(hook: HookName, clean: Tensor, replacement: Tensor)] = [
+                (.residPre(0), Tensor(shape: shape, storage: Array(clean.output(0))), Tensor(shape: shape, storage: Array(replacement.output(0))))]
+            let zHooks = (0..<c.layers).map { HookName.z($0) }
+            let cleanZ = try model.run(batch, logits: .none, capture: CaptureSpec(names: zHooks)).cache
+            let replacementZ = try replacementZ(model: model, prompts: prompts, batch: batch, ablation: ablation, clean: cleanZ,
+                                                hooks: zHooks)
+            let senderIndex = Dictionary(uniqueKeysWithValues: ComputationalGraph(config: c).senders.enumerated().map { ($0.element, $0.offset) })
+            for l in 0..<c.layers {
+                groups.append((.z(l), cleanZ[.z(l)]!, replacementZ[l]))
+                if !c.attentionOnly {
+                    let s = senderIndex[.mlp(layer: l)]!
+                    groups.append((.mlpOut(l), Tensor(shape: shape, storage: Array(clean.output(s))),
+                                   Tensor(shape: shape, storage: Array(replacement.output(s)))))
+                }
+            }
+            return groups.flatMap { group in
+                (1...steps).map { k in
+                    [Intervention(group.hook, .replace(mix(group.clean.storage[...], group.replacement.storage[...],
+                                                           Float(k) / Float(steps), shape: group.clean.shape)))]
+                }
+            }
+        }
+    }
+
+    /// Every layer's `hook_z` `[batch, pos, head, dHead]` whose heads write the replacement outputs:
+    /// the corrupted run's for counterfactual patching, zeros for zero ablation, and for mean
+    /// ablation the per-position mean of the clean z over the prompts that reach the position (a
+    /// head's output is linear in its z, so this is ``EdgeAblation/mean``'s mean output).
+    static func replacementZ(model: Transformer, prompts: [TaskPrompt], batch: TokenBatch, ablation: EdgeAblation,
+                             clean: ActivationCache, hooks: [HookName]) throws -> [Tensor] {
+        switch ablation {
+        case .counterfactual:
+            let cache = try model.run(try ActivationPatching.corruptedBatch(prompts), logits: .none, capture: CaptureSpec(names: hooks)).cache
+            return hooks.map { cache[$0]! }
+        case .zero:
+            return hooks.map { Tensor(shape: clean[$0]!.shape) }
+        case .mean:
+            return hooks.map { hook in
+                var z = clean[hook]!
+                let t = batch.positions, width = z.count / (batch.batch * t)
+                for p in 0..<t {
+                    let reach = (0..<batch.batch).filter { p < batch.lengths[$0] }
+                    var mean = [Float](repeating: 0, count: width)
+                    for b in reach { for i in 0..<width { mean[i] += z.storage[(b * t + p) * width + i] } }
+                    for i in 0..<width { mean[i] /= Float(max(1, reach.count)) }
+                    for b in 0..<batch.batch { for i in 0..<width { z.storage[(b * t + p) * width + i] = mean[i] } }
+                }
+                return z
+            }
+        }
     }
 }

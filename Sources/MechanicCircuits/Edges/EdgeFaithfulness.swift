@@ -61,13 +61,18 @@ public enum EdgeFaithfulness {
         }
 
         func metric(circuit: EdgeCircuit, metric: TaskMetric, strength: Float = 1) throws -> Double {
-            let patch = EdgePatch(math: math, graph: graph, patched: circuit.included.map { !$0 })
             let vocabulary = ActivationPatching.metricVocabulary(prompts, metric: metric)
-            let logits = try model.run(batch, logits: .last, vocabulary: vocabulary,
-                                       interventions: patch.interventions(replacement: replacement, strength: strength)).logits!
+            let logits = try lastLogits(patched: circuit.included.map { !$0 }, vocabulary: vocabulary, strength: strength)
             let values = ActivationPatching.values(logits, prompts: prompts, metric: metric, vocabulary: vocabulary,
                                                    vocab: model.config.vocabSize)
             return values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+        }
+
+        /// Logits at each prompt's last token `[batch, 1, vocabulary]` with the flagged edges patched.
+        func lastLogits(patched: [Bool], vocabulary: [Int]? = nil, strength: Float = 1) throws -> Tensor {
+            let patch = EdgePatch(math: math, graph: graph, patched: patched)
+            return try model.run(batch, logits: .last, vocabulary: vocabulary,
+                                 interventions: patch.interventions(replacement: replacement, strength: strength)).logits!
         }
     }
 }
