@@ -16,6 +16,14 @@ struct DiscoverCommand: ParsableCommand {
         score's z against shuffled labels), patching (resample activation patching per head), \
         attribution (EAP), hisp (gradient × activation), acdc.
 
+        --level edges scores the edges of the computational graph instead (MIB's graph: input, \
+        heads with separate q/k/v inputs, MLPs, logits): eap, eap-ig (interpolated inputs), \
+        eap-ig-activations, edge-patching (the exact oracle: one patch per edge) and acdc-edges. \
+        Each method gets MIB's faithfulness curve (top-n edges, pruned, at 0.1 … 100% of edges; \
+        CPR = area under f, CMD = area under |1 − f|, over the raw fractions as MIB integrates) \
+        and a node AUC from its edge-derived head scores. --mib-out writes each method's scores as \
+        an EAP-IG/MIB graph file; mechanic evaluate shows the curves again.
+
         The SAE follows the authors' code (charlieoneill11/sae-circuits) step for step: 10 training \
         prompts drawn at random from all prompts, zero-started pre-bias, unit-norm weights with \
         projected gradients, k = heads²/2 for sae-edges. --sae-draw and --sae-pre-bias select \
@@ -33,6 +41,7 @@ struct DiscoverCommand: ParsableCommand {
           mechanic discover --model ~/models/gpt2 --task ioi \\
               --ground-truth ../shared/reference/published-circuits.json#gpt2-small/ioi --json
           mechanic discover --task my-prompts.jsonl --methods sae,patching
+          mechanic discover --level edges --task ioi --methods eap,eap-ig --ig-steps 5 --json
         """
     )
 
@@ -42,8 +51,14 @@ struct DiscoverCommand: ParsableCommand {
     @Option(help: "Task: \(TaskRegistry.names.joined(separator: ", ")), or a .json/.jsonl file of prompts.")
     var task = "ioi"
 
-    @Option(help: "Comma-separated methods (\(Discovery.Method.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var methods = Discovery.Method.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "What to score: heads, or the edges of the computational graph.")
+    var level: Level = .heads
+
+    @Option(help: ArgumentHelp("""
+        Comma-separated methods. Heads (default: all): \(Discovery.Method.allCases.map(\.rawValue).joined(separator: ", ")). \
+        Edges (default: \(DiscoverCommand.defaultEdgeMethods)): \(EdgeDiscovery.Method.allCases.map(\.rawValue).joined(separator: ", ")).
+        """, valueName: "list"))
+    var methods: String?
 
     @Option(help: "Positive and negative prompts each (the reference protocol uses 250).")
     var count = 250
@@ -69,6 +84,11 @@ struct DiscoverCommand: ParsableCommand {
     @Option(name: .customLong("sae-permutations"), help: "Label shuffles of the SAE's control (0: no control and no sae-z).")
     var saePermutations = 200
     @Option(name: .customLong("acdc-threshold"), help: "ACDC threshold τ on the KL divergence.") var acdcThreshold: Float = 0.01
+    @Option(help: ArgumentHelp("Edges: what a patched edge carries: counterfactual (the corrupted prompt's value), mean or zero.", valueName: "kind"))
+    var ablation: EdgeAblation = .counterfactual
+    @Option(name: .customLong("ig-steps"), help: "Edges: EAP-IG interpolation steps.") var igSteps = 5
+    @Option(name: .customLong("mib-out"), help: ArgumentHelp("Edges: write each method's scores as an MIB graph file <method>.json in this folder.", valueName: "folder"))
+    var mibOut: String?
     @Option(help: "Seed of the prompts and the SAE.") var seed: UInt64 = 0
     @Flag(name: .customLong("no-prepend-bos"), help: "Do not prepend <|endoftext|>.") var noBOS = false
     @Flag(help: "Print JSON.") var json = false
@@ -83,19 +103,40 @@ struct DiscoverCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     static let defaultModel = "artifacts/models/mechanic-mini"
+    static let defaultEdgeMethods = "eap,eap-ig,edge-patching"
 
-    /// The methods of `--methods`, in the order given: at least one, each named once (a repeat
-    /// would run and store the same method twice, so it is refused rather than guessed at).
+    enum Level: String, ExpressibleByArgument, CaseIterable {
+        case heads, edges
+    }
+
+    /// The head-level methods of `--methods`, in the order given (all by default).
     func parsedMethods() throws -> [Discovery.Method] {
-        let all = Discovery.Method.allCases.map(\.rawValue).joined(separator: ", ")
-        let names = methods.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard !methods.isEmpty, !names.contains("") else {
-            throw ValidationError("--methods \"\(methods)\" has an empty name; give comma-separated methods from: \(all).")
+        try Self.parseMethods(methods ?? Discovery.Method.allCases.map(\.rawValue).joined(separator: ","), level: "head-level",
+                              other: EdgeDiscovery.Method.allCases.map(\.rawValue), otherLevel: "edges")
+    }
+
+    /// The edge-level methods of `--methods`, in the order given.
+    func parsedEdgeMethods() throws -> [EdgeDiscovery.Method] {
+        try Self.parseMethods(methods ?? Self.defaultEdgeMethods, level: "edge-level",
+                              other: Discovery.Method.allCases.map(\.rawValue), otherLevel: "heads")
+    }
+
+    /// Methods from a comma-separated list: at least one, each named once (a repeat would run and
+    /// store the same method twice, so it is refused rather than guessed at); a method of the
+    /// other level says which `--level` it needs.
+    static func parseMethods<M: RawRepresentable & CaseIterable & Hashable>(
+        _ text: String, level: String, other: [String], otherLevel: String
+    ) throws -> [M] where M.RawValue == String {
+        let all = M.allCases.map(\.rawValue).joined(separator: ", ")
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard !text.isEmpty, !names.contains("") else {
+            throw ValidationError("--methods \"\(text)\" has an empty name; give comma-separated methods from: \(all).")
         }
-        var seen: Set<Discovery.Method> = []
+        var seen: Set<M> = []
         return try names.map { name in
-            guard let m = Discovery.Method(rawValue: name) else {
-                throw ValidationError("unknown method \"\(name)\"; methods: \(all).")
+            guard let m = M(rawValue: name) else {
+                if other.contains(name) { throw ValidationError("\(name) is not a \(level) method; it needs --level \(otherLevel).") }
+                throw ValidationError("unknown method \"\(name)\"; \(level) methods: \(all).")
             }
             guard seen.insert(m).inserted else { throw ValidationError("--methods names \(name) twice; give each method once.") }
             return m
@@ -103,6 +144,21 @@ struct DiscoverCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if level == .edges {
+            _ = try parsedEdgeMethods()
+            try OptionLimits.check(igSteps, 1...OptionLimits.igSteps, "--ig-steps", because: "each step is a forward and a backward pass (MIB uses 5 to 30)")
+            if resume != nil { throw ValidationError("--resume continues head-level runs only; rerun the edge-level discovery.") }
+            if diagram != nil { throw ValidationError("--diagram draws head-level circuits; for edges use mechanic export RUN --level edges.") }
+            if let mibOut, FileManager.default.fileExists(atPath: mibOut), !isDirectory(mibOut) {
+                throw ValidationError("--mib-out \(mibOut) is a file; give a folder (it is created if missing).")
+            }
+            try OptionLimits.check(patchingPrompts, 1...OptionLimits.prompts, "--patching-prompts")
+            try OptionLimits.check(acdcThreshold, atLeast: 0, "--acdc-threshold")
+            return try validateTask(task)
+        }
+        if methods != nil, (try? parsedEdgeMethods()) != nil, (try? parsedMethods()) == nil {
+            throw ValidationError("\(methods!) are edge-level methods; add --level edges.")
+        }
         _ = try parsedMethods()
         try OptionLimits.check(count, 2...OptionLimits.prompts, "--count")
         try OptionLimits.check(patchingPrompts, 1...OptionLimits.prompts, "--patching-prompts")
@@ -140,6 +196,9 @@ struct DiscoverCommand: ParsableCommand {
         if givenTruth == nil {
             let own = folder.appendingPathComponent("circuits/\(dataset.task).json")
             if FileManager.default.fileExists(atPath: own.path) { truth = try GroundTruthFile.heads(own.path, for: loaded.config) }
+        }
+        if level == .edges {
+            return try runEdges(folder: folder, model: loaded, tokenizer: tokenizer, dataset: dataset, truth: truth)
         }
         var sae = SAEScoring.Options(
             sae: SAEConfiguration(inputDimension: loaded.config.dModel, hiddenUnits: saeHidden, l1Coefficient: saeL1 ?? taskSource.saeL1,

@@ -18,6 +18,12 @@ struct ExportCommand: ParsableCommand {
           mechanic export 3 --method patching-resample --out ioi-patching.png     # format from the extension
           mechanic export 3 --format dot --out - | dot -Tsvg > circuit.svg
           mechanic export 3 --format json --top 5
+          mechanic export 4 --level edges --method eap-ig --edges 40 --out ioi-edges.svg
+
+        --level edges draws a run of mechanic discover --level edges: the method's --edges best \
+        edges by |score| with dangling ones pruned, each entering its head as q, k or v (blue, \
+        green, vermilion), ground-truth heads outlined; --format json writes the MIB/EAP-IG graph \
+        file with that circuit marked in_graph.
         """
     )
 
@@ -30,6 +36,9 @@ struct ExportCommand: ParsableCommand {
     }
 
     @Argument(help: "Run id (mechanic db runs lists them).") var id: Int64
+    @Option(help: "What to draw: the run's heads, or its edges (runs of discover --level edges).")
+    var level: DiscoverCommand.Level = .heads
+    @Option(help: "Edges: draw the n best edges (dangling ones pruned).") var edges = 40
     @Option(help: "Method whose circuit to draw (default: sae if the run has it, else its first method).") var method: String?
     @Option(help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: ", ")) (default: --out's extension, else svg).")
     var format: Format?
@@ -57,6 +66,7 @@ struct ExportCommand: ParsableCommand {
         if let top, top < 1 { throw ValidationError("--top must be at least 1.") }
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number (got \(threshold)).") }
         if maxEdges < 1 { throw ValidationError("--max-edges must be at least 1.") }
+        try OptionLimits.check(edges, 1...1_000_000, "--edges")
     }
 
     func run() throws {
@@ -64,6 +74,7 @@ struct ExportCommand: ParsableCommand {
         guard let record = try store.run(id) else {
             throw CLIError("no run \(id) in \(store.path); `mechanic db runs` lists the runs")
         }
+        if level == .edges { return try exportEdges(store: store, modelPath: record.info.modelPath) }
         let report = try store.report(run: id)
         guard !report.methods.isEmpty else {
             throw CLIError("run \(id) has no method results yet (status: \(record.status.rawValue))")
@@ -125,5 +136,35 @@ struct ExportCommand: ParsableCommand {
               let config = try? ModelFamilies.config(data: data)
         else { return true }
         return !config.attentionOnly
+    }
+
+    /// `--level edges`: the method's best edges, drawn or as an MIB graph file.
+    func exportEdges(store: ResultStore, modelPath: String?) throws {
+        guard let report = try store.edgeReport(run: id) else {
+            throw CLIError("run \(id) has no edge-level scores; mechanic discover --level edges makes them")
+        }
+        let names = report.methods.map(\.method)
+        let chosen = method ?? (names.contains("eap-ig") ? "eap-ig" : names[0])
+        guard let result = report.methods.first(where: { $0.method == chosen }) else {
+            throw CLIError("run \(id) has no edge method \"\(chosen)\"; it has \(names.joined(separator: ", "))")
+        }
+        let format = self.format ?? out.flatMap { Format(rawValue: ($0 as NSString).pathExtension.lowercased()) } ?? .svg
+        let circuit = report.scored(result).circuit(edges: edges)
+        let data: Data
+        switch format {
+        case .json:
+            let dModel = modelPath.flatMap { try? Data(contentsOf: URL(fileURLWithPath: $0).appendingPathComponent("config.json")) }
+                .flatMap { try? ModelFamilies.config(data: $0) }?.dModel ?? 0
+            data = try MIBGraphFile.encode(graph: report.graph, scores: result.scores, circuit: circuit, dModel: dModel)
+        case .dot, .svg, .png, .pdf:
+            var title = "run \(id) · \(report.task) · \(chosen) · \(circuit.edgeCount) edges"
+            if let cpr = result.curve?.cpr() { title += String(format: " (CPR %.3f)", cpr) }
+            let dot = EdgeCircuitDOT.render(graph: report.graph, scores: result.scores, circuit: circuit,
+                                            options: .init(title: title, highlighted: Set(report.groundTruth ?? [])))
+            data = format == .dot ? Data(dot.utf8) : try GraphvizRenderer.render(dot: dot, format: GraphvizRenderer.Format(rawValue: format.rawValue)!)
+        }
+        let destination = out ?? "run-\(id)-\(chosen)-edges.\(format.rawValue)"
+        try OutputFile.write(data, to: destination)
+        if destination != "-" { printError("wrote \(destination) (\(circuit.edgeCount) edges of \(report.graph.edges.count))") }
     }
 }

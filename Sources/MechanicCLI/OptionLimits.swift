@@ -14,6 +14,8 @@ enum OptionLimits {
     static let saeHidden = 16_384
     /// SAE full-batch epochs. The reference uses 500.
     static let epochs = 1_000_000
+    /// EAP-IG interpolation steps (each is a forward and a backward pass).
+    static let igSteps = 1_000
 
     /// Throws unless `value` is in `range`, naming the option and, when given, why the range.
     static func check(_ value: Int, _ range: ClosedRange<Int>, _ option: String, because why: String? = nil) throws {

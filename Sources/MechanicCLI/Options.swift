@@ -184,3 +184,4 @@ func validateTask(_ name: String) throws {
 
 extension SAEScoring.TrainingDraw: ExpressibleByArgument {}
 extension SAEConfiguration.PreBiasStart: ExpressibleByArgument {}
+extension EdgeAblation: ExpressibleByArgument {}

@@ -18,7 +18,8 @@ extension ResultStore {
 
     /// Tables copied with each run, parents before children. `sink_heads` follows its analysis.
     static let runTables = ["tasks", "prompts", "ground_truth", "methods", "head_scores", "edge_scores", "circuit_heads",
-                            "evaluations", "label_controls", "label_control_heads", "saes"]
+                            "evaluations", "label_controls", "label_control_heads", "saes", "edge_methods",
+                            "graph_edge_scores", "faithfulness_curves", "faithfulness_points"]
 
     /// Copies every finished run of the store at `shard` into this store, one transaction per run,
     /// with its task, prompts, scores, evaluations, controls, SAEs and sink analyses; runs get new

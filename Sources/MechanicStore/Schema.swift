@@ -50,6 +50,19 @@ import GRDB
 /// - `label_control_heads`: `run_id`, `method`, `ordinal`, `layer`, `head`, `observed`,
 ///   `null_mean`, `null_sd`, `z`, `p`: each head's score against its label-permutation null.
 ///
+/// - `edge_methods` (`v3-edge-graphs`), one per edge-level method of a run: `run_id`, `method`
+///   (`eap`, `eap-ig`, `eap-ig-activations`, `edge-patching`, `acdc-edges`), `ablation`
+///   (`counterfactual`, `mean`, `zero`), `prompts` (how many the scores and curve used), `seconds`, `edge_count`, `graph` (the graph's shape as
+///   JSON, MIB's `cfg` keys), `node_auc` (edge-derived head scores against the ground truth),
+///   `recorded_at`.
+/// - `graph_edge_scores`: `run_id`, `method`, `ordinal` (the edge's index in the graph), `edge`
+///   (its MIB name, `a0.h1->a2.h3<q>`), `score`.
+/// - `faithfulness_curves`: `run_id`, `method`, `ablation`, `full_model` (m(N)), `empty_circuit`
+///   (m(∅)), `cpr`, `cmd` (areas over the raw fractions, as MIB), `recorded_at`; one per method and
+///   ablation.
+/// - `faithfulness_points`: `run_id`, `method`, `ablation`, `ordinal`, `fraction`, `edges`,
+///   `faithfulness`: the curve, size by size.
+///
 /// Read it from Python while a run writes (the database is in WAL mode):
 ///
 /// ```python
@@ -67,6 +80,7 @@ enum Schema {
         migrator.registerMigration("v1-sae", migrate: createSAEs)
         migrator.registerMigration("v1-sinks", migrate: createSinks)
         migrator.registerMigration("v2-label-controls", migrate: createLabelControls)
+        migrator.registerMigration("v3-edge-graphs", migrate: createEdgeGraphs)
         return migrator
     }
 
@@ -256,6 +270,54 @@ enum Schema {
             t.column("entropy", .double)
             t.column("hidden_sinks", .integer).notNull()
             t.primaryKey(["analysis_id", "bos_prepended", "layer", "head"])
+        }
+    }
+
+    static func createEdgeGraphs(_ db: Database) throws {
+        try db.create(table: "edge_methods") { t in
+            t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
+            t.column("method", .text).notNull()
+            t.column("ablation", .text).notNull().check(sql: "ablation IN ('counterfactual', 'mean', 'zero')")
+            t.column("prompts", .integer).notNull().check(sql: "prompts >= 0")
+            t.column("seconds", .double).notNull()
+            t.column("edge_count", .integer).notNull().check(sql: "edge_count >= 0")
+            t.column("graph", .text).notNull()
+            t.column("node_auc", .double)
+            t.column("recorded_at", .datetime).notNull()
+            t.primaryKey(["run_id", "method"])
+        }
+        try db.create(table: "graph_edge_scores") { t in
+            t.column("run_id", .integer).notNull()
+            t.column("method", .text).notNull()
+            t.column("ordinal", .integer).notNull().check(sql: "ordinal >= 0")
+            t.column("edge", .text).notNull()
+            t.column("score", .double)
+            t.primaryKey(["run_id", "method", "ordinal"])
+            t.foreignKey(["run_id", "method"], references: "edge_methods", columns: ["run_id", "method"], onDelete: .cascade)
+        }
+        try db.create(table: "faithfulness_curves") { t in
+            t.column("run_id", .integer).notNull()
+            t.column("method", .text).notNull()
+            t.column("ablation", .text).notNull().check(sql: "ablation IN ('counterfactual', 'mean', 'zero')")
+            t.column("full_model", .double)
+            t.column("empty_circuit", .double)
+            t.column("cpr", .double)
+            t.column("cmd", .double)
+            t.column("recorded_at", .datetime).notNull()
+            t.primaryKey(["run_id", "method", "ablation"])
+            t.foreignKey(["run_id", "method"], references: "edge_methods", columns: ["run_id", "method"], onDelete: .cascade)
+        }
+        try db.create(table: "faithfulness_points") { t in
+            t.column("run_id", .integer).notNull()
+            t.column("method", .text).notNull()
+            t.column("ablation", .text).notNull()
+            t.column("ordinal", .integer).notNull().check(sql: "ordinal >= 0")
+            t.column("fraction", .double).notNull()
+            t.column("edges", .integer).notNull().check(sql: "edges >= 0")
+            t.column("faithfulness", .double)
+            t.primaryKey(["run_id", "method", "ablation", "ordinal"])
+            t.foreignKey(["run_id", "method", "ablation"], references: "faithfulness_curves",
+                         columns: ["run_id", "method", "ablation"], onDelete: .cascade)
         }
     }
 }

@@ -317,3 +317,68 @@ final class StoreWorkflowTests: XCTestCase {
         return nil
     }
 }
+
+/// Edge-level discovery through the binary: discover stores scores and curves, evaluate shows them
+/// (and recomputes them under another ablation), export draws q/k/v edges and writes MIB files.
+final class EdgeWorkflowTests: XCTestCase {
+    var dir: URL!
+    var db: String { dir.appendingPathComponent("results.sqlite").path }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.fileExists(atPath: StoreWorkflowTests.model + "/model.safetensors") else {
+            throw XCTSkip("the embedded reference model is not at \(StoreWorkflowTests.model)")
+        }
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("edge-workflow-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        if let dir { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    func testEdgeDiscoveryIsStoredEvaluatedAndDrawn() throws {
+        let mib = dir.appendingPathComponent("mib").path
+        let run = try runMechanic(["discover", "--level", "edges", "--model", StoreWorkflowTests.model, "--count", "20",
+                                   "--patching-prompts", "3", "--methods", "eap,eap-ig", "--ig-steps", "2", "--db", db,
+                                   "--mib-out", mib, "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let printed = try JSONDecoder().decode(EdgeDiscoveryReport.self, from: Data(run.stdout.utf8))
+        XCTAssertEqual(printed.methods.map(\.method), ["eap", "eap-ig"])
+        XCTAssertEqual(printed.graph.edges.count, 1519)
+        let stored = try XCTUnwrap(try ResultStore(path: db, readOnly: true).edgeReport(run: 1))
+        XCTAssertEqual(stored.methods.map(\.scores), printed.methods.map(\.scores))
+        XCTAssertEqual(stored.methods.map { $0.curve?.faithfulness }, printed.methods.map { $0.curve?.faithfulness })
+
+        let evaluate = try runMechanic(["evaluate", "1", "--db", db, "--json"])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let curves = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(curves.count, 2)
+        XCTAssertEqual(curves[0]["cpr"] as? Double ?? .nan, printed.methods[0].curve!.cpr(), accuracy: 1e-9)
+        let table = try runMechanic(["evaluate", "1", "--db", db, "--ablation", "zero"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("zero"), table.stdout)
+
+        // The MIB file evaluates to the same curve on the same prompts.
+        let file = try runMechanic(["evaluate", "--graph", mib + "/eap.json", "--model", StoreWorkflowTests.model, "--prompts", "3",
+                                    "--count", "20", "--json"])
+        XCTAssertEqual(file.status, 0, file.stderr)
+
+        let dot = try runMechanic(["export", "1", "--db", db, "--level", "edges", "--method", "eap", "--edges", "25", "--format", "dot", "--out", "-"])
+        XCTAssertEqual(dot.status, 0, dot.stderr)
+        XCTAssertTrue(dot.stdout.hasPrefix("digraph edges"), dot.stdout)
+        XCTAssertTrue(dot.stdout.contains("\"logits\""))
+        let json = dir.appendingPathComponent("circuit.json").path
+        XCTAssertEqual(try runMechanic(["export", "1", "--db", db, "--level", "edges", "--format", "json", "--out", json]).status, 0)
+        let graph = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        let edges = try XCTUnwrap(graph?["edges"] as? [String: [String: Any]])
+        XCTAssertEqual(edges.count, 1519)
+        XCTAssertGreaterThan(edges.values.filter { $0["in_graph"] as? Bool == true }.count, 0)
+
+        // Clear refusals.
+        let mixed = try runMechanic(["discover", "--methods", "eap", "--no-db"])
+        XCTAssertNotEqual(mixed.status, 0)
+        XCTAssertTrue(mixed.stderr.contains("--level edges"), mixed.stderr)
+        let headsOnly = try runMechanic(["evaluate", "7", "--db", db])
+        XCTAssertTrue(headsOnly.stderr.contains("no run 7"), headsOnly.stderr)
+    }
+}

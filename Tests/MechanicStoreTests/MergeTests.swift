@@ -15,6 +15,9 @@ final class MergeTests: XCTestCase {
         let store = try ResultStore(path: path)
         let discover = try store.beginRun(StoreFixtures.info)
         try store.record(report: StoreFixtures.report, run: discover)
+        for result in EdgeGraphStoreTests.results() {
+            try store.record(edgeMethod: result, graph: EdgeGraphStoreTests.graph, ablation: .counterfactual, prompts: 4, run: discover)
+        }
         try store.finishRun(discover, status: .completed)
         let sinks = try store.beginRun(RunInfo(command: "sinks", seed: 3, version: "test"))
         try store.record(sae: SAEConfiguration(inputDimension: 8, hiddenUnits: 4), trainingPrompts: 10, run: sinks)
@@ -46,6 +49,9 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(first.unfinished, 1, "a running run may be partial and is not copied")
         // The discover run reads back as it was recorded, under its new id, with its provenance.
         XCTAssertEqual(try target.report(run: first.merged[0]), StoreFixtures.report)
+        XCTAssertEqual(try target.edgeReport(run: first.merged[0])?.methods.map(\.method), ["eap", "edge-patching"])
+        XCTAssertEqual(try count(target, "graph_edge_scores"), 2 * EdgeGraphStoreTests.graph.edges.count)
+        XCTAssertEqual(try count(target, "faithfulness_points"), 3)
         let original = try XCTUnwrap(try shard.runs().first { $0.info.command == "discover" && $0.status == .completed })
         let copied = try XCTUnwrap(try target.run(first.merged[0]))
         XCTAssertEqual(copied.info, original.info)

@@ -6,12 +6,13 @@ import XCTest
 /// The schema's migrations: applied to new, partly migrated and reopened databases; refused when
 /// the database is newer than this code or was written by another program.
 final class MigrationTests: XCTestCase {
-    static let tables = ["circuit_heads", "edge_scores", "evaluations", "ground_truth", "head_scores", "label_control_heads",
-                         "label_controls", "methods", "prompts", "runs", "saes", "sink_analyses", "sink_heads", "tasks"]
+    static let tables = ["circuit_heads", "edge_methods", "edge_scores", "evaluations", "faithfulness_curves", "faithfulness_points",
+                         "graph_edge_scores", "ground_truth", "head_scores", "label_control_heads", "label_controls", "methods",
+                         "prompts", "runs", "saes", "sink_analyses", "sink_heads", "tasks"]
 
     func testAppendOnlyMigrationNamesAreFrozen() {
         // Released migrations are never renamed or reordered; new ones go at the end.
-        XCTAssertEqual(Schema.migrator.migrations, ["v1-runs", "v1-tasks", "v1-methods", "v1-sae", "v1-sinks", "v2-label-controls"])
+        XCTAssertEqual(Schema.migrator.migrations, ["v1-runs", "v1-tasks", "v1-methods", "v1-sae", "v1-sinks", "v2-label-controls", "v3-edge-graphs"])
     }
 
     func testEmptyDatabaseGetsEveryTableInWALMode() throws {
@@ -36,7 +37,7 @@ final class MigrationTests: XCTestCase {
         }
         let store = try ResultStore(path: path)
         XCTAssertEqual(try store.report(run: id), StoreFixtures.report)
-        XCTAssertEqual(try store.query("SELECT count(*) FROM grdb_migrations").rows, [[.integer(6)]])
+        XCTAssertEqual(try store.query("SELECT count(*) FROM grdb_migrations").rows, [[.integer(Int64(Schema.migrator.migrations.count))]])
     }
 
     func testFirstMigrationOnlyDatabaseIsMigratedToTheEnd() throws {
@@ -53,7 +54,7 @@ final class MigrationTests: XCTestCase {
         // A read-only open cannot migrate, and says so.
         guard case .schemaTooOld(_, let missing) = StoreFixtures.storeError({ _ = try ResultStore(path: path, readOnly: true) })
         else { return XCTFail("expected schemaTooOld") }
-        XCTAssertEqual(missing, ["v1-tasks", "v1-methods", "v1-sae", "v1-sinks", "v2-label-controls"])
+        XCTAssertEqual(missing, ["v1-tasks", "v1-methods", "v1-sae", "v1-sinks", "v2-label-controls", "v3-edge-graphs"])
 
         let store = try ResultStore(path: path)
         let old = try XCTUnwrap(try store.runs().first)

@@ -18,7 +18,7 @@ import MechanicModel
 /// `{sender}->{receiver}`, with `<q>`, `<k>` or `<v>` after an attention receiver. A key/value
 /// receiver shared by a GQA group is named after the group, `a{layer}.g{group}<k>`; when every
 /// head has its own keys and values (`kvHeads == heads`) the group is the head and the MIB name is used.
-public struct ComputationalGraph: Equatable, Sendable {
+public struct ComputationalGraph: Equatable, Sendable, Codable {
     /// A component that writes to the residual stream (or the logits, which only read).
     public enum Node: Hashable, Sendable {
         case input
@@ -142,5 +142,32 @@ public struct ComputationalGraph: Equatable, Sendable {
     /// Edge index by name.
     public func edgeIndex() -> [String: Int] {
         Dictionary(uniqueKeysWithValues: edges.enumerated().map { (name(of: $0.element), $0.offset) })
+    }
+
+    // Coded by its shape (the node, receiver and edge lists follow from it), in MIB's `cfg` spelling.
+    private enum CodingKeys: String, CodingKey {
+        case layers = "n_layers", heads = "n_heads", kvHeads = "n_key_value_heads", hasMLPs = "has_mlps"
+        case parallelBlocks = "parallel_attn_mlp"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let (layers, heads) = (try c.decode(Int.self, forKey: .layers), try c.decode(Int.self, forKey: .heads))
+        let kv = try c.decodeIfPresent(Int.self, forKey: .kvHeads) ?? heads
+        guard (0...1024).contains(layers), (1...1024).contains(heads), kv >= 1, heads % kv == 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath,
+                                                    debugDescription: "not a graph shape: \(layers) layers, \(heads) heads, \(kv) key/value heads"))
+        }
+        self.init(layers: layers, heads: heads, kvHeads: kv, hasMLPs: try c.decodeIfPresent(Bool.self, forKey: .hasMLPs) ?? true,
+                  parallelBlocks: try c.decodeIfPresent(Bool.self, forKey: .parallelBlocks) ?? false)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(kvHeads, forKey: .kvHeads)
+        try c.encode(hasMLPs, forKey: .hasMLPs)
+        try c.encode(parallelBlocks, forKey: .parallelBlocks)
     }
 }
