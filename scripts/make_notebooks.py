@@ -36,7 +36,8 @@ Reads the runs that `mechanic discover` recorded in the results store and reprod
 
 1. the results table (ROC AUC, precision, recall, faithfulness and runtime of every method, per model and task),
 2. ROC curves of each method against the ground-truth circuit,
-3. a layer × head heat map of each method's scores, ground-truth heads outlined.
+3. a layer × head heat map of each method's scores, ground-truth heads outlined,
+4. the faithfulness curves of edge-level runs (`mechanic discover --level edges`), with CPR and CMD.
 
 Set `MECHANIC_DB` to the store (default `../mechanic.sqlite`, where `mechanic discover` writes when run from the repository root)."""),
     new_code_cell(SETUP),
@@ -47,7 +48,7 @@ Set `MECHANIC_DB` to the store (default `../mechanic.sqlite`, where `mechanic di
     FROM runs r LEFT JOIN tasks t ON t.run_id = r.id
     ORDER BY r.id""")
 runs'''),
-    new_markdown_cell("## Results table\n\nThe latest completed run of each model × task, one row per method. `kept` is the share of the full model's task metric that the method's top-|ground truth| heads keep alone (others mean-ablated)."),
+    new_markdown_cell("## Results table\n\nThe latest completed head-level run of each model × task, one row per method. `kept` is the share of the full model's task metric that the method's top-|ground truth| heads keep alone (others mean-ablated)."),
     new_code_cell('''table = sql("""
     SELECT r.model_path, t.name AS task, m.method, e.auc, e.precision, e.recall, e.f1,
            e.faithfulness_circuit / e.faithfulness_full AS kept, e.faithfulness_random_mean AS random_mean,
@@ -58,7 +59,8 @@ runs'''),
     LEFT JOIN evaluations e ON e.run_id = m.run_id AND e.method = m.method
     WHERE r.status = 'completed' AND r.id = (
         SELECT max(r2.id) FROM runs r2 JOIN tasks t2 ON t2.run_id = r2.id
-        WHERE r2.status = 'completed' AND r2.model_path IS r.model_path AND t2.name = t.name)
+        WHERE r2.status = 'completed' AND r2.model_path IS r.model_path AND t2.name = t.name
+          AND EXISTS (SELECT 1 FROM methods m2 WHERE m2.run_id = r2.id))
     ORDER BY r.model_path, t.name, m.id""")
 table["model"] = table["model_path"].map(lambda p: pathlib.Path(p).name if p else "?")
 shown = table[["model", "task", "method", "auc", "precision", "recall", "kept", "seconds"]]
@@ -128,6 +130,32 @@ for ax, method in zip(axes[0], methods):
 fig.suptitle(f"run {run}: head scores (red: ground truth)")
 fig.tight_layout()
 fig.savefig(FIGURES / "head-scores.png", dpi=120)'''),
+    new_markdown_cell("## Edge-level faithfulness curves\n\nFor runs of `mechanic discover --level edges`: f = (m(C) − m(∅)) / (m(N) − m(∅)) of each method's top-n edges at 0.1 … 100% of the edges, x on a log scale. CPR (area under f) and CMD (area under |1 − f|) are over the raw fractions, as MIB integrates them."),
+    new_code_cell('''points = sql("""
+    SELECT p.run_id AS run, p.method, p.ablation, p.fraction, p.edges, p.faithfulness, c.cpr, c.cmd, t.name AS task, r.model_path
+    FROM faithfulness_points p
+    JOIN faithfulness_curves c ON c.run_id = p.run_id AND c.method = p.method AND c.ablation = p.ablation
+    JOIN runs r ON r.id = p.run_id LEFT JOIN tasks t ON t.run_id = p.run_id
+    WHERE r.status = 'completed' ORDER BY p.run_id, p.method, p.ordinal""")
+if points.empty:
+    print("no edge-level runs in the store: mechanic discover --level edges makes them")
+else:
+    runs_with_curves = list(dict.fromkeys(points.run))
+    fig, axes = plt.subplots(1, len(runs_with_curves), figsize=(5 * len(runs_with_curves), 4), squeeze=False)
+    for ax, run in zip(axes[0], runs_with_curves):
+        part = points[points.run == run]
+        for (method, ablation), curve in part.groupby(["method", "ablation"], sort=False):
+            ax.plot(curve.fraction * 100, curve.faithfulness, marker="o", ms=3,
+                    label=f"{method} (CPR {curve.cpr.iloc[0]:.2f}, CMD {curve.cmd.iloc[0]:.2f})")
+        ax.axhline(1, color="grey", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        model = pathlib.Path(part.model_path.iloc[0] or "?").name
+        ax.set(title=f"run {run}: {model} · {part.task.iloc[0]} · {part.ablation.iloc[0]}", xlabel="edges kept (%)", ylabel="faithfulness f")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(FIGURES / "faithfulness-curves.png", dpi=120)
+    print(points.groupby(["run", "method", "ablation"])[["cpr", "cmd"]].first().to_string(float_format=lambda v: f"{v:.3f}"))
+'''),
 ]
 
 SINKS = [

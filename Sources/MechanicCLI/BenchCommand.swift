@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: forward pass (default), training step, circuit methods.",
-        subcommands: [ForwardBench.self, TrainingBench.self, CircuitsBench.self],
+        subcommands: [ForwardBench.self, TrainingBench.self, CircuitsBench.self, EdgesBench.self],
         defaultSubcommand: ForwardBench.self
     )
 }

@@ -15,6 +15,7 @@ struct ResultsCommand: ParsableCommand {
 
         Example:
           swift run -c release mechanic results --models artifacts/models --out artifacts
+          swift run -c release mechanic results --level edges     # edge-results.md: CPR, CMD, node AUC
         """
     )
 
@@ -24,6 +25,10 @@ struct ResultsCommand: ParsableCommand {
     @Option(help: "Seed of the prompts and SAEs.") var seed: UInt64 = 0
     @Option(help: "SAE trials per model and task (new SAE seed and training prompts each), reported as mean ± sd, as the reference protocol does.")
     var trials = 10
+    @Option(help: "heads: the head-level table (results.md); edges: every edge method with CPR and CMD (edge-results.md).")
+    var level: DiscoverCommand.Level = .heads
+    @Option(name: .customLong("edge-prompts"), help: "Edges: prompts per task the edge methods and curves use.")
+    var edgePrompts = 32
     @OptionGroup var weights: WeightOptions
     @OptionGroup var threads: ThreadOptions
 
@@ -40,6 +45,7 @@ struct ResultsCommand: ParsableCommand {
 
     func validate() throws {
         if trials < 1 { throw ValidationError("--trials must be at least 1.") }
+        try OptionLimits.check(edgePrompts, 1...OptionLimits.prompts, "--edge-prompts")
         try OptionLimits.check(count, 2...OptionLimits.prompts, "--count")
     }
 
@@ -95,6 +101,7 @@ struct ResultsCommand: ParsableCommand {
             .map { root.appendingPathComponent($0) }
             .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("circuits").path) }
         guard !folders.isEmpty else { throw CLIError("no model folder under \(root.path) has circuits/; run `mechanic card` first") }
+        if level == .edges { return try runEdges(folders: folders) }
         var rows: [Row] = []
         for folder in folders {
             let model = try weights.load(folder: folder)

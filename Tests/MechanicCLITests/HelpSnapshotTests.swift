@@ -7,7 +7,7 @@ final class HelpSnapshotTests: XCTestCase {
     static let commands: [[String]] = [
         [], ["discover"], ["evaluate"], ["export"], ["db"], ["db", "runs"], ["db", "show"], ["db", "query"], ["sae"], ["sae", "train"], ["sae", "capture"],
         ["sinks"], ["tasks"], ["tasks", "list"], ["tasks", "show"], ["tasks", "make"], ["run"], ["inspect"], ["tokenize"],
-        ["train"], ["card"], ["results"], ["bench"], ["bench", "forward"], ["bench", "training"], ["bench", "circuits"],
+        ["train"], ["card"], ["results"], ["bench"], ["bench", "forward"], ["bench", "training"], ["bench", "circuits"], ["bench", "edges"],
     ]
 
     func testEveryCommandsHelpMatchesItsSnapshot() throws {

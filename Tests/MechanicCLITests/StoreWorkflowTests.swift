@@ -272,6 +272,9 @@ final class StoreWorkflowTests: XCTestCase {
             throw XCTSkip("nbconvert, ipykernel, pandas or matplotlib missing (pip install pandas matplotlib nbconvert ipykernel)")
         }
         XCTAssertEqual(try discover().status, 0)
+        let edges = try mechanic(["discover", "--level", "edges", "--model", Self.model, "--count", "20", "--patching-prompts", "3",
+                                  "--methods", "eap", "--db", db])
+        XCTAssertEqual(edges.status, 0, edges.stderr)
         let sinks = try mechanic(["sinks", "--model", Self.model, "--task", "ioi", "--count", "8",
                                   "--out", dir.appendingPathComponent("sinks").path, "--db", db])
         XCTAssertEqual(sinks.status, 0, sinks.stderr)

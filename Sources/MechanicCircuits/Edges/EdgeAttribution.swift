@@ -82,12 +82,18 @@ public enum EdgeAttribution {
                                           interventions: interventions).cache
             let (_, hookGradients) = try model.activationGradients(batch, at: valueHooks, interventions: interventions,
                                                                     objective: objective)
-            for (r, receiver) in graph.receivers.enumerated() {
-                let g = math.valueGradient(receiver, fromHook: hookGradients[math.valueHook(receiver)]!)
-                let x = residuals[math.inputHook(receiver)]!.storage
-                let dx = math.inputGradient(receiver, valueGradient: g, input: x, rows: rows)
-                let base = r * rows * d
-                for i in 0..<(rows * d) { gradients[base + i] += dx[i] }
+            var normalized: [HookName: (normalized: [Float], scale: [Float])] = [:]
+            for hook in inputHooks { normalized[hook] = math.normalize(residuals[hook]!.storage, rows: rows) }
+            gradients.withUnsafeMutableBufferPointer { all in
+                let base = all.baseAddress!
+                Kernels.parallelFor(graph.receivers.count) { range in
+                    for r in range {
+                        let receiver = graph.receivers[r]
+                        let g = math.valueGradient(receiver, fromHook: hookGradients[math.valueHook(receiver)]!)
+                        let dx = math.inputGradient(receiver, valueGradient: g, normalizedInput: normalized[math.inputHook(receiver)]!, rows: rows)
+                        Kernels.add(dx, into: base + r * rows * d, count: rows * d)
+                    }
+                }
             }
             progress?(k + 1, runs.count)
         }

@@ -141,6 +141,13 @@ struct ReceiverMath: Sendable {
     /// The gradient with respect to the receiver's residual `x` `[rows, dModel]`, from the gradient
     /// of its value (`[rows, dHead]` or `[rows, dModel]`, as ``value(_:input:rows:)`` returns).
     func inputGradient(_ r: ComputationalGraph.Receiver, valueGradient g: [Float], input x: [Float], rows: Int) -> [Float] {
+        inputGradient(r, valueGradient: g, normalizedInput: normalize(x, rows: rows), rows: rows)
+    }
+
+    /// ``inputGradient(_:valueGradient:input:rows:)`` with the input already normalised (receivers
+    /// that read the same residual share one normalisation).
+    func inputGradient(_ r: ComputationalGraph.Receiver, valueGradient g: [Float],
+                       normalizedInput: (normalized: [Float], scale: [Float]), rows: Int) -> [Float] {
         let d = config.dModel
         var gNormalized: [Float]                                              // [rows, dModel]
         if case let layer? = attentionLayer(r) {
@@ -161,14 +168,13 @@ struct ReceiverMath: Sendable {
         } else {
             gNormalized = g
         }
-        return normBackward(gNormalized, input: x, rows: rows)
+        return normBackward(gNormalized, normalized: normalizedInput.normalized, scale: normalizedInput.scale, rows: rows)
     }
 
     /// Backward of ``normalize(_:rows:)``: `∂x = (∂n − mean(∂n) − n·mean(∂n·n)) / scale` for
     /// LayerNorm, without the `mean(∂n)` term for RMS norm.
-    func normBackward(_ gNormalized: [Float], input x: [Float], rows: Int) -> [Float] {
+    func normBackward(_ gNormalized: [Float], normalized n: [Float], scale: [Float], rows: Int) -> [Float] {
         let d = config.dModel
-        let (n, scale) = normalize(x, rows: rows)
         let centred = config.norm != .rmsNorm
         var dx = [Float](repeating: 0, count: rows * d)
         for row in 0..<rows {
