@@ -70,3 +70,30 @@ struct LayerNormTape {
     /// Whether this is an RMS norm (no centring, no bias).
     var rms: Bool
 }
+
+extension ForwardTape {
+    /// A saved activation by hook name, in its TransformerLens shape, or `nil` when the tape does
+    /// not hold it (see `Transformer.tapeHooks`).
+    func activation(_ name: HookName, config: TransformerConfig) -> Tensor? {
+        let (b, t) = (batch.batch, batch.positions)
+        let shape = name.point.shape(batch: b, positions: t, config: config)
+        func norm(_ tape: LayerNormTape?, scale: Bool) -> Tensor? {
+            guard let tape else { return nil }
+            return (scale ? tape.scale : tape.normalized).reshaped(shape)
+        }
+        let block = name.layer.flatMap { $0 < blocks.count ? blocks[$0] : nil }
+        switch name.point {
+        case .lnFinalNormalized: return norm(lnFinal, scale: false)
+        case .lnFinalScale: return norm(lnFinal, scale: true)
+        case .ln1Normalized: return norm(block?.ln1, scale: false)
+        case .ln1Scale: return norm(block?.ln1, scale: true)
+        case .ln2Normalized: return norm(block?.mlp?.ln2, scale: false)
+        case .ln2Scale: return norm(block?.mlp?.ln2, scale: true)
+        case .z: return block?.z.reshaped(shape)
+        case .pattern: return block?.pattern.reshaped(shape)
+        case .mlpPre: return block?.mlp?.pre.reshaped(shape)
+        case .mlpPost: return block?.mlp?.post.reshaped(shape)
+        default: return nil
+        }
+    }
+}

@@ -84,7 +84,7 @@ extension Transformer {
         _ batch: TokenBatch, activations: [HookName] = [], interventions: [Intervention] = [],
         objective: (Tensor) throws -> (Float, Tensor)
     ) throws -> (value: Float, gradients: GPT2Gradients) {
-        let (value, weights, activationGradients) = try objectiveGradients(
+        let (value, weights, activationGradients, _) = try objectiveGradients(
             batch, activations: activations, interventions: interventions, parameters: true, objective: objective)
         return (value, GPT2Gradients(weights: weights!, activations: activationGradients))
     }
@@ -98,24 +98,52 @@ extension Transformer {
         _ batch: TokenBatch, at hooks: [HookName], interventions: [Intervention] = [],
         objective: (Tensor) throws -> (Float, Tensor)
     ) throws -> (value: Float, gradients: [HookName: Tensor]) {
-        let (value, _, activationGradients) = try objectiveGradients(
+        let (value, _, activationGradients, _) = try objectiveGradients(
             batch, activations: hooks, interventions: interventions, parameters: false, objective: objective)
         return (value, activationGradients)
     }
 
+    /// ``activationGradients(_:at:interventions:objective:)``, also returning activations the
+    /// gradient run's forward pass saved anyway, so a caller that needs both runs the model once.
+    ///
+    /// - Parameter capture: hooks to return, from ``tapeHooks``: the norms' `hook_normalized` and
+    ///   `hook_scale` (`ln1`, `ln2`, `ln_final`), `hook_z`, `hook_pattern`, `mlp.hook_pre` and
+    ///   `mlp.hook_post`, after the run's interventions, in their TransformerLens shapes.
+    /// - Throws: as the plain variant, and `ModelError.unknownHook` for a hook outside ``tapeHooks``.
+    public func activationGradients(
+        _ batch: TokenBatch, at hooks: [HookName], interventions: [Intervention] = [], capture: [HookName],
+        objective: (Tensor) throws -> (Float, Tensor)
+    ) throws -> (value: Float, gradients: [HookName: Tensor], cache: ActivationCache) {
+        let known = Set(HookName.all(for: config))
+        if let bad = capture.first(where: { !known.contains($0) || !Self.tapeHooks.contains($0.point) }) {
+            throw ModelError.unknownHook("\(bad) (a gradient run returns only what its tape holds: "
+                                         + Self.tapeHooks.map(\.rawValue).sorted().joined(separator: ", ") + ")")
+        }
+        let (value, _, activationGradients, cache) = try objectiveGradients(
+            batch, activations: hooks, interventions: interventions, parameters: false, capture: capture, objective: objective)
+        return (value, activationGradients, cache)
+    }
+
+    /// Hook points whose activations a gradient run's tape holds.
+    public static let tapeHooks: Set<HookPoint> = [
+        .ln1Normalized, .ln1Scale, .ln2Normalized, .ln2Scale, .lnFinalNormalized, .lnFinalScale, .z, .pattern, .mlpPre, .mlpPost,
+    ]
+
     /// Forward, objective, backward.
     func objectiveGradients(
-        _ batch: TokenBatch, activations: [HookName], interventions: [Intervention], parameters: Bool,
+        _ batch: TokenBatch, activations: [HookName], interventions: [Intervention], parameters: Bool, capture: [HookName] = [],
         objective: (Tensor) throws -> (Float, Tensor)
-    ) throws -> (Float, TransformerWeights?, [HookName: Tensor]) {
+    ) throws -> (Float, TransformerWeights?, [HookName: Tensor], ActivationCache) {
         var hooks = try GradientHooks(batch: batch, config: config, requested: activations, interventions: interventions)
         let (tape, logits) = try tapedForward(batch, hooks: hooks)
+        var cache = ActivationCache()
+        for name in capture { cache[name] = tape.activation(name, config: config) }
         let (value, dLogits) = try objective(logits)
         guard dLogits.shape == logits.shape else {
             throw GradientError.objectiveGradientShape(expected: logits.shape, found: dLogits.shape)
         }
         let weights = tapedBackward(tape, dLogits: dLogits, hooks: &hooks, parameters: parameters)
-        return (value, weights, hooks.gradients)
+        return (value, weights, hooks.gradients, cache)
     }
 
     /// Targets as `[batch·pos]` ids with `−1` for masked positions, and the number of real ones.

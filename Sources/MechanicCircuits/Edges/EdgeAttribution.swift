@@ -73,24 +73,23 @@ public enum EdgeAttribution {
         let rows = clean.rows, d = model.config.dModel
         var gradients = [Float](repeating: 0, count: graph.receivers.count * rows * d)
         let valueHooks = Array(Set(graph.receivers.map { math.valueHook($0) })).sorted()
-        let inputHooks = Array(Set(graph.receivers.map { math.inputHook($0) })).sorted()
+        let normHooks = Array(Set(graph.receivers.flatMap { r in [math.normHooks(r).normalized, math.normHooks(r).scale] })).sorted()
         let objective = AttributionPatching.objective(batch, prompts: prompts, metric: metric)
         let runs = try gradientRuns(method, model: model, prompts: prompts, batch: batch, ablation: ablation, clean: clean,
                                     replacement: replacement)
         for (k, interventions) in runs.enumerated() {
-            let residuals = try model.run(batch, logits: .none, capture: CaptureSpec(names: inputHooks),
-                                          interventions: interventions).cache
-            let (_, hookGradients) = try model.activationGradients(batch, at: valueHooks, interventions: interventions,
-                                                                    objective: objective)
-            var normalized: [HookName: (normalized: [Float], scale: [Float])] = [:]
-            for hook in inputHooks { normalized[hook] = math.normalize(residuals[hook]!.storage, rows: rows) }
+            // One run gives the hooks' gradients and, from its tape, each receiver's normalised input.
+            let (_, hookGradients, norms) = try model.activationGradients(batch, at: valueHooks, interventions: interventions,
+                                                                           capture: normHooks, objective: objective)
             gradients.withUnsafeMutableBufferPointer { all in
                 let base = all.baseAddress!
                 Kernels.parallelFor(graph.receivers.count) { range in
                     for r in range {
                         let receiver = graph.receivers[r]
                         let g = math.valueGradient(receiver, fromHook: hookGradients[math.valueHook(receiver)]!)
-                        let dx = math.inputGradient(receiver, valueGradient: g, normalizedInput: normalized[math.inputHook(receiver)]!, rows: rows)
+                        let (n, s) = math.normHooks(receiver)
+                        let dx = math.inputGradient(receiver, valueGradient: g, normalizedInput: (norms[n]!.storage, norms[s]!.storage),
+                                                    rows: rows)
                         Kernels.add(dx, into: base + r * rows * d, count: rows * d)
                     }
                 }

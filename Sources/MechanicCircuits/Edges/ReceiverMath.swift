@@ -44,6 +44,18 @@ struct ReceiverMath: Sendable {
         }
     }
 
+    /// The norm hooks holding the receiver's normalised input and its scale: `ln1` for attention
+    /// inputs, `ln2` for an MLP, `ln_final` for the logits. They are what ``normalize(_:rows:)`` gives
+    /// for ``inputHook(_:)``'s residual, so a gradient run's tape can supply them.
+    func normHooks(_ r: ComputationalGraph.Receiver) -> (normalized: HookName, scale: HookName) {
+        switch r {
+        case .query(let h): return (.ln1Normalized(h.layer), .ln1Scale(h.layer))
+        case .key(let layer, _), .value(let layer, _): return (.ln1Normalized(layer), .ln1Scale(layer))
+        case .mlp(let layer): return (.ln2Normalized(layer), .ln2Scale(layer))
+        case .logits: return (.lnFinalNormalized, .lnFinalScale)
+        }
+    }
+
     /// The hook the receiver's value is written to.
     func valueHook(_ r: ComputationalGraph.Receiver) -> HookName {
         switch r {
