@@ -112,13 +112,16 @@ extension GPT2Tokenizer {
     /// Decodes JSON from `url`, telling "not JSON" apart from "JSON of the wrong shape".
     static func decodeJSON<T: Decodable>(_ type: T.Type, from url: URL) throws(TokenizerError) -> T {
         let data = try readFile(url)
+        let value: T
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            value = try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw describe(error, path: url.path, data: data)
         } catch {
             throw .notJSON(path: url.path, reason: "\(error)")
         }
+        if let duplicate = JSONDuplicateKeys.first(in: data) { throw .unexpectedJSON(path: url.path, detail: "\(duplicate)") }
+        return value
     }
 
     private static func describe(_ error: DecodingError, path: String, data: Data) -> TokenizerError {

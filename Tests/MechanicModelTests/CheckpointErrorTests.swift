@@ -131,6 +131,8 @@ final class CheckpointErrorTests: XCTestCase {
             (["model_type": "bloom"], "model_type"),
             (["model_type": "llama"], "num_hidden_layers is missing"),
             (["n_embd": "wide"], "n_embd"),
+            (["bos_token_id": 999_999], "bos_token_id is 999999; the vocabulary has ids"),
+            (["eos_token_id": [1, -3]], "eos_token_id is -3"),
         ]
         for (edit, phrase) in cases {
             try CheckpointLoader.save(try tinyModel(), to: folder)
@@ -142,6 +144,17 @@ final class CheckpointErrorTests: XCTestCase {
         }
         try Data("{ not json".utf8).write(to: configURL)
         expectError { if case ModelError.invalidConfig = $0 { return true }; return false }
+    }
+
+    /// A repeated key would be read one way here and another way by Python: refused, naming it.
+    func testRepeatedConfigKeysAreRefused() throws {
+        try CheckpointLoader.save(try tinyModel(), to: folder)
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "{", with: "{\"n_layer\": 7, ", options: [], range: text.range(of: "{")).utf8).write(to: configURL)
+        expectError {
+            guard case ModelError.invalidConfig(_, let reason) = $0 else { return false }
+            return reason.contains("\"n_layer\" appears twice")
+        }
     }
 
     func testTruncatedWeightsFileIsASafetensorsError() throws {

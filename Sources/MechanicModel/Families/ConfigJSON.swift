@@ -1,4 +1,5 @@
 import Foundation
+import MechanicTokenizer
 
 /// A parsed `config.json` with typed, key-naming accessors for the family mappings.
 ///
@@ -17,6 +18,7 @@ public struct ConfigJSON {
             throw ConfigProblem("not valid JSON (\(ConfigJSON.whereParsingFailed(error, in: data)))")
         }
         guard let values = object as? [String: Any] else { throw ConfigProblem("not a JSON object") }
+        if let duplicate = JSONDuplicateKeys.first(in: data) { throw ConfigProblem("\(duplicate)") }
         self.values = values
     }
 
@@ -112,6 +114,14 @@ public struct ConfigJSON {
             return try ConfigJSON(values: [key: list[0]]).int(key)
         }
         return try int(key)
+    }
+
+    /// Every id of a key that may hold one id or a list of them.
+    func tokenIDs(_ key: String) throws -> [Int] {
+        if let list = values[key] as? [Any] {
+            return try list.map { try ConfigJSON(values: [key: $0]).int(key) ?? -1 }
+        }
+        return try int(key).map { [$0] } ?? []
     }
 
     private func isBool(_ number: NSNumber) -> Bool { ConfigJSON.isBoolean(number) }

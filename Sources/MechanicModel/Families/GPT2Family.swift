@@ -96,8 +96,9 @@ extension TransformerConfig: Encodable {
         if attentionOnly { try c.encode(true, forKey: .attentionOnly) }
         try c.encode(attentionScale != 1 || dHead == 1, forKey: .scaleAttentionWeights)
         try c.encode(false, forKey: .scaleByInverseLayerIndex)
-        try c.encode(bosTokenID, forKey: .bosTokenID)
-        try c.encode(eosTokenID, forKey: .eosTokenID)
+        // Ids outside the vocabulary (GPT-2's defaults on a small test vocabulary) name no token: left out.
+        if (0..<vocabSize).contains(bosTokenID) { try c.encode(bosTokenID, forKey: .bosTokenID) }
+        if (0..<vocabSize).contains(eosTokenID) { try c.encode(eosTokenID, forKey: .eosTokenID) }
         try c.encode("gpt2", forKey: .modelType)
         try c.encode(["GPT2LMHeadModel"], forKey: .architectures)
     }

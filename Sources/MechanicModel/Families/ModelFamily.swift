@@ -73,6 +73,13 @@ public enum ModelFamilies {
         }
         var config = try family.config(json)
         config.modelType = type
+        // Special-token ids the file gives must name tokens of the vocabulary (a list names several).
+        for key in ["bos_token_id", "eos_token_id", "pad_token_id"] where json.has(key) {
+            let ids = try json.tokenIDs(key)
+            if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+                throw ConfigProblem("\(key) is \(bad); the vocabulary has ids 0…\(config.vocabSize - 1)")
+            }
+        }
         return config
     }
 }
