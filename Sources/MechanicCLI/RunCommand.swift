@@ -95,6 +95,10 @@ struct RunCommand: ParsableCommand {
         var activations: [String: Activation]
     }
 
+    /// Tokenises every prompt and checks it against the context first, so a bad prompt anywhere
+    /// is an error before anything is printed; then runs them one by one, printing each result
+    /// as soon as it exists (with `--json`, one JSON array written element by element), with
+    /// progress on standard error for long prompt files.
     func run() throws {
         threads.apply()
         let (loaded, tokenizer) = try model.load(weights)
@@ -103,39 +107,60 @@ struct RunCommand: ParsableCommand {
         }
         let names = try hookNames(for: loaded)
         let selection = try positionSelection()
-        var rows: [Row] = []
-        for text in try prompts.texts() {
+        let texts = try prompts.texts()
+        let encoded = try texts.enumerated().map { i, text -> [Int] in
             let ids = tokenizer.encode(text, prependBOS: prompts.prependBOS)
-            guard !ids.isEmpty else { throw CLIError("prompt \(text.debugDescription) has no tokens; drop it or keep BOS") }
-            let spec = names.isEmpty ? nil : CaptureSpec(names: names, positions: selection)
-            let out = try loaded.run(TokenBatch(ids), logits: .last, capture: spec)
-            let last = Array(out.logits!.storage)
-            let maxLogit = last.max() ?? 0
-            let total = last.reduce(Float(0)) { $0 + exp($1 - maxLogit) }
-            let top = last.indices.sorted { last[$0] > last[$1] || (last[$0] == last[$1] && $0 < $1) }.prefix(topK)
-            let next = try top.map { id in
-                Prediction(token: try tokenizer.decode([id]), id: id, logit: last[id], probability: exp(last[id] - maxLogit) / total)
+            guard !ids.isEmpty else { throw CLIError("prompt \(i + 1) \(String(text.prefix(80)).debugDescription) has no tokens; drop it or keep BOS") }
+            guard ids.count <= loaded.config.contextLength else {
+                throw CLIError("prompt \(i + 1) \(String(text.prefix(80)).debugDescription) is \(ids.count) tokens; the model's context is \(loaded.config.contextLength)")
             }
-            var activations: [String: Activation] = [:]
-            for name in names {
-                let t = out.cache[name]!
-                let sum = t.storage.reduce(0, +), sq = t.storage.reduce(0) { $0 + $1 * $1 }
-                activations[name.description] = Activation(
-                    shape: t.shape, mean: sum / Float(max(t.count, 1)), norm: sq.squareRoot(), values: values ? t.storage : nil)
-            }
-            rows.append(Row(prompt: text, tokens: try tokenizer.tokenStrings(ids), next: next,
-                            logits: logits ? last : nil, activations: activations))
+            return ids
         }
-        if json { return try printJSON(rows) }
-        for row in rows {
-            print("\(row.prompt.debugDescription) (\(row.tokens.count) tokens)")
-            for (rank, p) in row.next.enumerated() {
-                print(String(format: "  %2d. %-20@ id %6d  logit %9.4f  p %.4f", rank + 1, p.token.debugDescription, p.id, p.logit, p.probability))
+        var bar = texts.count >= 100 ? ProgressBar(total: texts.count, label: "prompts") : nil
+        let encoder = jsonEncoder()
+        if json { print("[") }
+        for (i, (text, ids)) in zip(texts, encoded).enumerated() {
+            let row = try predict(text: text, ids: ids, model: loaded, tokenizer: tokenizer, names: names, selection: selection)
+            if json {
+                print(String(decoding: try encoder.encode(row), as: UTF8.self) + (i + 1 < texts.count ? "," : ""))
+            } else {
+                show(row, names: names)
             }
-            for name in names {
-                let a = row.activations[name.description]!
-                print(String(format: "  %-36@ %@  mean %.5g  norm %.5g", name.description, "\(a.shape)", a.mean, a.norm))
-            }
+            bar?.update(i + 1)
+        }
+        if json { print("]") }
+    }
+
+    /// One prompt's next-token predictions and captured activations.
+    func predict(text: String, ids: [Int], model loaded: Transformer, tokenizer: any Tokenizer, names: [HookName],
+                 selection: PositionSelection) throws -> Row {
+        let spec = names.isEmpty ? nil : CaptureSpec(names: names, positions: selection)
+        let out = try loaded.run(TokenBatch(ids), logits: .last, capture: spec)
+        let last = Array(out.logits!.storage)
+        let maxLogit = last.max() ?? 0
+        let total = last.reduce(Float(0)) { $0 + exp($1 - maxLogit) }
+        let top = last.indices.sorted { last[$0] > last[$1] || (last[$0] == last[$1] && $0 < $1) }.prefix(topK)
+        let next = try top.map { id in
+            Prediction(token: try tokenizer.decode([id]), id: id, logit: last[id], probability: exp(last[id] - maxLogit) / total)
+        }
+        var activations: [String: Activation] = [:]
+        for name in names {
+            let t = out.cache[name]!
+            let sum = t.storage.reduce(0, +), sq = t.storage.reduce(0) { $0 + $1 * $1 }
+            activations[name.description] = Activation(
+                shape: t.shape, mean: sum / Float(max(t.count, 1)), norm: sq.squareRoot(), values: values ? t.storage : nil)
+        }
+        return Row(prompt: text, tokens: try tokenizer.tokenStrings(ids), next: next, logits: logits ? last : nil, activations: activations)
+    }
+
+    func show(_ row: Row, names: [HookName]) {
+        print("\(row.prompt.debugDescription) (\(row.tokens.count) tokens)")
+        for (rank, p) in row.next.enumerated() {
+            print(String(format: "  %2d. %-20@ id %6d  logit %9.4f  p %.4f", rank + 1, p.token.debugDescription, p.id, p.logit, p.probability))
+        }
+        for name in names {
+            let a = row.activations[name.description]!
+            print(String(format: "  %-36@ %@  mean %.5g  norm %.5g", name.description, "\(a.shape)", a.mean, a.norm))
         }
     }
 }
