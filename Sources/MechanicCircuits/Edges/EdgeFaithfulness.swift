@@ -48,6 +48,9 @@ public enum EdgeFaithfulness {
         let prompts: [TaskPrompt]
         let batch: TokenBatch
         let replacement: SenderOutputs
+        let clean: SenderOutputs
+        /// The clean `hook_resid_pre` of every layer, where a run from a later layer starts.
+        let cleanResiduals: [Tensor]
 
         init(model: Transformer, prompts: [TaskPrompt], ablation: EdgeAblation) throws {
             guard !prompts.isEmpty else { throw EdgeError.noPrompts("edge faithfulness") }
@@ -56,7 +59,10 @@ public enum EdgeFaithfulness {
             graph = ComputationalGraph(config: model.config)
             self.prompts = prompts
             batch = TokenBatch(rows: prompts.map(\.tokens))
-            let clean = try SenderOutputs.run(model: model, graph: graph, batch: batch)
+            let residuals = (0..<model.config.layers).map { HookName.residPre($0) }
+            let cache = try model.run(batch, logits: .none, capture: CaptureSpec(names: SenderOutputs.hooks(model.config) + residuals)).cache
+            clean = SenderOutputs(model: model, graph: graph, cache: cache)
+            cleanResiduals = residuals.map { cache[$0]! }
             replacement = try ablation.source(model: model, graph: graph, prompts: prompts, clean: clean)
         }
 
@@ -69,10 +75,20 @@ public enum EdgeFaithfulness {
         }
 
         /// Logits at each prompt's last token `[batch, 1, vocabulary]` with the flagged edges patched.
+        ///
+        /// The run starts at the earliest layer with a patched receiver, from the clean residual:
+        /// everything before it is the clean run.
         func lastLogits(patched: [Bool], vocabulary: [Int]? = nil, strength: Float = 1) throws -> Tensor {
             let patch = EdgePatch(math: math, graph: graph, patched: patched)
-            return try model.run(batch, logits: .last, vocabulary: vocabulary,
-                                 interventions: patch.interventions(replacement: replacement, strength: strength)).logits!
+            let layers = model.config.layers
+            let start = graph.edges.indices.filter { patched[$0] }.map { EdgePatch.layer(of: graph.edges[$0].receiver, layers: layers) }.min() ?? layers
+            guard start > 0 && start < layers else {
+                return try model.run(batch, logits: .last, vocabulary: vocabulary,
+                                     interventions: patch.interventions(replacement: replacement, strength: strength)).logits!
+            }
+            return try model.run(batch, fromLayer: start, residual: cleanResiduals[start], logits: .last, vocabulary: vocabulary,
+                                 interventions: patch.interventions(replacement: replacement, strength: strength, startLayer: start,
+                                                                    clean: clean)).logits!
         }
     }
 }

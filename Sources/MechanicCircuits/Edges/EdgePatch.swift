@@ -35,10 +35,21 @@ struct EdgePatch {
     ///
     /// - Parameter strength: how much of each patched difference to apply (1 patches; the
     ///   finite-difference tests use small values).
-    func interventions(replacement: SenderOutputs, strength: Float = 1) -> [Intervention] {
+    ///   - startLayer: the layer the run starts at (`Transformer.run(_:fromLayer:residual:…)` from the
+    ///     clean residual); every patched receiver must be in it or later. The senders of earlier
+    ///     layers then run clean, so their differences come from `clean`.
+    ///   - clean: the senders' clean outputs, needed when `startLayer > 0`.
+    func interventions(replacement: SenderOutputs, strength: Float = 1, startLayer: Int = 0, clean: SenderOutputs? = nil) -> [Intervention] {
         guard patchesAnything else { return [] }
         let math = self.math, graph = self.graph, patchedSenders = self.patchedSenders
         let state = EdgePatchState(replacement: replacement)
+        if startLayer > 0 {
+            precondition(clean != nil, "a run from a later layer needs the clean outputs of the senders before it")
+            let n = replacement.rows * replacement.dModel
+            for (s, sender) in graph.senders.enumerated() where EdgePatch.layer(of: sender) < startLayer {
+                for i in 0..<n { state.difference[s * n + i] = clean!.storage[s * n + i] - replacement.storage[s * n + i] }
+            }
+        }
         let c = math.config
         let neededSenders = Set(patchedSenders.joined())
         let receivers = graph.receivers.indices.filter { !patchedSenders[$0].isEmpty }
@@ -54,8 +65,8 @@ struct EdgePatch {
             }))
         }
         let senderIndex = Dictionary(uniqueKeysWithValues: graph.senders.enumerated().map { ($0.element, $0.offset) })
-        record(.residPre(0), sender: neededSenders.contains(0) ? 0 : nil)
-        for layer in 0..<c.layers {
+        if startLayer == 0 { record(.residPre(0), sender: neededSenders.contains(0) ? 0 : nil) }
+        for layer in startLayer..<c.layers {
             if layer > 0 { record(.residPre(layer), sender: nil) }
             let heads = (0..<c.heads).compactMap { h -> (Int, Int)? in
                 let s = senderIndex[.head(HeadID(layer: layer, head: h))]!
@@ -102,6 +113,27 @@ struct EdgePatch {
             }))
         }
         return list
+    }
+}
+
+extension EdgePatch {
+    /// The layer a sender writes in (−1 for the input).
+    static func layer(of sender: ComputationalGraph.Node) -> Int {
+        switch sender {
+        case .input: return -1
+        case .head(let h): return h.layer
+        case .mlp(let layer): return layer
+        case .logits: return Int.max
+        }
+    }
+
+    /// The layer a receiver reads in (the last layer for the logits, whose input is its `hook_resid_post`).
+    static func layer(of receiver: ComputationalGraph.Receiver, layers: Int) -> Int {
+        switch receiver {
+        case .query(let h): return h.layer
+        case .key(let layer, _), .value(let layer, _), .mlp(let layer): return layer
+        case .logits: return layers - 1
+        }
     }
 }
 
