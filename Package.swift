@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         // Parses SentencePiece `tokenizer.model` files (generated code in MechanicTokenizer/SentencePiece).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Reads `mechanic sweep` plan files.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -97,6 +99,7 @@ let package = Package(
             dependencies: [
                 "Mechanic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // The library tour analysis scripts start from (README "Library"); built and run by the tests.

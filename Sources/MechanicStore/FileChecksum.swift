@@ -19,4 +19,9 @@ public enum FileChecksum {
         }
         return "sha256:" + SHA256.hex(digest: hasher.finalize())
     }
+
+    /// Lowercase hex SHA-256 of bytes (job fingerprints, for example).
+    public static func sha256Hex(_ data: Data) -> String {
+        SHA256.hex(data)
+    }
 }

@@ -5,7 +5,7 @@ import XCTest
 /// be a reviewed diff. Set `MECHANIC_UPDATE_SNAPSHOTS=1` to re-record (then review and commit).
 final class HelpSnapshotTests: XCTestCase {
     static let commands: [[String]] = [
-        [], ["discover"], ["evaluate"], ["export"], ["db"], ["db", "runs"], ["db", "show"], ["db", "query"], ["sae"], ["sae", "train"], ["sae", "capture"],
+        [], ["discover"], ["evaluate"], ["export"], ["db"], ["db", "runs"], ["db", "show"], ["db", "query"], ["sweep"], ["sae"], ["sae", "train"], ["sae", "capture"],
         ["sinks"], ["tasks"], ["tasks", "list"], ["tasks", "show"], ["tasks", "make"], ["run"], ["inspect"], ["tokenize"],
         ["train"], ["card"], ["results"], ["bench"], ["bench", "forward"], ["bench", "training"], ["bench", "circuits"], ["bench", "edges"],
     ]
