@@ -54,20 +54,7 @@ public enum ACDC {
             }
             let out = try model.run(batch, fromLayer: layer, residual: clean.cache[.residPre(layer)]!, logits: .last,
                                     interventions: interventions).logits!
-            return reference.storage.withUnsafeBufferPointer { ref in
-                out.storage.withUnsafeBufferPointer { now in
-                    var total: Float = 0
-                    for (i, prompt) in prompts.enumerated() {
-                        let r = UnsafeBufferPointer(rebasing: ref[(i * vocab)..<((i + 1) * vocab)])
-                        let o = UnsafeBufferPointer(rebasing: now[(i * vocab)..<((i + 1) * vocab)])
-                        switch objective {
-                        case .kl: total += klDivergence(r, o)
-                        case .taskMetric: total += metric.value(logits: r, prompt: prompt) - metric.value(logits: o, prompt: prompt)
-                        }
-                    }
-                    return total / Float(prompts.count)
-                }
-            }
+            return objective.value(reference: reference, pruned: out, prompts: prompts, metric: metric, vocab: vocab)
         }
 
         let heads = HeadID.all(layers: c.layers, heads: c.heads)
@@ -106,5 +93,28 @@ public enum ACDC {
         let z = x.reduce(0.0) { $0 + exp(Double($1) - top) }
         let log = top + Foundation.log(z)
         return x.map { Double($0) - log }
+    }
+}
+
+extension ACDC.Objective {
+    /// The objective of a pruned model against the full one, averaged over prompts: KL(full ‖ pruned)
+    /// of each prompt's next-token distribution, or the task metric's drop.
+    ///
+    /// - Parameters: reference, pruned: last-position logits `[batch, 1, vocab]` of the full and the pruned model.
+    func value(reference: Tensor, pruned: Tensor, prompts: [TaskPrompt], metric: TaskMetric, vocab: Int) -> Float {
+        reference.storage.withUnsafeBufferPointer { ref in
+            pruned.storage.withUnsafeBufferPointer { now in
+                var total: Float = 0
+                for (i, prompt) in prompts.enumerated() {
+                    let r = UnsafeBufferPointer(rebasing: ref[(i * vocab)..<((i + 1) * vocab)])
+                    let o = UnsafeBufferPointer(rebasing: now[(i * vocab)..<((i + 1) * vocab)])
+                    switch self {
+                    case .kl: total += ACDC.klDivergence(r, o)
+                    case .taskMetric: total += metric.value(logits: r, prompt: prompt) - metric.value(logits: o, prompt: prompt)
+                    }
+                }
+                return total / Float(prompts.count)
+            }
+        }
     }
 }

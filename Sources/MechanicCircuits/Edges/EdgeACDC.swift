@@ -34,20 +34,7 @@ public enum EdgeACDC {
 
         func evaluate(_ patched: [Bool]) throws -> Float {
             let out = try context.lastLogits(patched: patched)
-            return reference.storage.withUnsafeBufferPointer { ref in
-                out.storage.withUnsafeBufferPointer { now in
-                    var total: Float = 0
-                    for (i, prompt) in prompts.enumerated() {
-                        let r = UnsafeBufferPointer(rebasing: ref[(i * vocab)..<((i + 1) * vocab)])
-                        let o = UnsafeBufferPointer(rebasing: now[(i * vocab)..<((i + 1) * vocab)])
-                        switch objective {
-                        case .kl: total += ACDC.klDivergence(r, o)
-                        case .taskMetric: total += metric.value(logits: r, prompt: prompt) - metric.value(logits: o, prompt: prompt)
-                        }
-                    }
-                    return total / Float(prompts.count)
-                }
-            }
+            return objective.value(reference: reference, pruned: out, prompts: prompts, metric: metric, vocab: vocab)
         }
 
         // Edges grouped by receiver; receivers from the logits back, senders from the latest back.
