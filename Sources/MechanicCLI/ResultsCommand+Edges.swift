@@ -23,7 +23,9 @@ extension ResultsCommand {
     func runEdges(folders: [URL]) throws {
         var rows: [EdgeRow] = []
         var options = EdgeDiscovery.Options()
-        options.methods = EdgeDiscovery.Method.allCases
+        options.methods = try edgeMethods.map {
+            try DiscoverCommand.parseMethods($0, level: "edge-level", other: Discovery.Method.allCases.map(\.rawValue), otherLevel: "heads")
+        } ?? EdgeDiscovery.Method.allCases
         options.acdcThreshold = 0.01
         for folder in folders {
             let model = try weights.load(folder: folder)
@@ -67,7 +69,7 @@ extension ResultsCommand {
         # Edge-level circuit discovery on Mechanic's reference models
 
         Written by `mechanic results --level edges` (seed \(seed), \(edgePrompts) prompts the model gets right per task, \
-        counterfactual patching, EAP-IG with 5 steps, ACDC τ = 0.01 on the KL divergence). For each method: the ROC AUC \
+        counterfactual patching, EAP-IG with 5 steps, ACDC τ = 0.01 on the KL divergence; methods: \(Set(rows.map(\.method)).sorted().joined(separator: ", "))). For each method: the ROC AUC \
         of its edge-derived head scores (a head's total |score| over the edges it sends and receives) against the \
         model's role-based head-level ground truth; MIB's CPR (area under the faithfulness curve, higher is better) \
         and CMD (area under |1 − f|, lower is better) over its top-n circuits at 0.1 … 100% of the edges, integrated \

@@ -29,6 +29,8 @@ struct ResultsCommand: ParsableCommand {
     var level: DiscoverCommand.Level = .heads
     @Option(name: .customLong("edge-prompts"), help: "Edges: prompts per task the edge methods and curves use.")
     var edgePrompts = 32
+    @Option(name: .customLong("edge-methods"), help: ArgumentHelp("Edges: comma-separated edge methods (default: all).", valueName: "list"))
+    var edgeMethods: String?
     @OptionGroup var weights: WeightOptions
     @OptionGroup var threads: ThreadOptions
 
