@@ -52,10 +52,12 @@ public enum EdgeCircuitDOT {
             }
             lines.append("    { rank=same; " + statements.joined(separator: "; ") + " }")
         }
-        let largest = kept.map { abs(scores[$0]) }.filter { !$0.isNaN }.max() ?? 0
+        // Widths scale by the largest finite |score|; an infinite one is drawn at full width, NaN at the thinnest.
+        let largest = kept.map { abs(scores[$0]) }.filter { $0.isFinite }.max() ?? 0
         for e in kept {
             let edge = graph.edges[e]
-            let magnitude = abs(scores[e]).isNaN || largest == 0 ? 0 : abs(scores[e]) / largest
+            let size = abs(scores[e])
+            let magnitude: Float = size.isNaN ? 0 : size.isInfinite ? 1 : largest == 0 ? 0 : min(1, size / largest)
             var attributes = [String(format: "penwidth=%.2f", 0.5 + 3.5 * Double(magnitude))]
             switch edge.receiver {
             case .query: attributes += ["color=\"\(query)\"", "label=\"q\"", "fontcolor=\"\(query)\""]
