@@ -37,7 +37,10 @@ not edited):
 Everything else — the hooks, the per-run score einsums, the backward passes — is the library's
 code. Parameters keep requires_grad=True as in the library's examples, so every backward pass also
 computes (and accumulates) weight gradients, including the 50257 × 768 unembedding's (and, for EAP,
-the embedding's); `--freeze-params` turns that off to show what it costs. `.grad` is cleared
+the embedding's); `--freeze-params` turns that off to show what it costs. Most of the time goes to
+TransformerLens's `use_attn_result` path, which EAP-IG requires: it forms each layer's per-head
+output as `(z[..., None] * W_O).sum(-2)`, a [batch, pos, 12, 64, 768] temporary (~300 MB here),
+forward and backward; one forward+backward of this model is ~5× slower with it on than off. `.grad` is cleared
 between calls, outside the timed region.
 """
 import argparse
