@@ -43,14 +43,7 @@ extension ResultsCommand {
                 }
             }
         }
-        let outFolder = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)
-        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings
-        try encoder.encode(rows).write(to: outFolder.appendingPathComponent("edge-results.json"), options: .atomic)
-        try edgeMarkdown(rows).write(to: outFolder.appendingPathComponent("edge-results.md"), atomically: true, encoding: .utf8)
-        print(edgeMarkdown(rows))
+        try write(rows, markdown: edgeMarkdown(rows), name: "edge-results")
     }
 
     /// The tasks of a model folder that have a role-based ground truth (`circuits/<task>.json`).

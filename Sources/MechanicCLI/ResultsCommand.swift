@@ -129,14 +129,19 @@ struct ResultsCommand: ParsableCommand {
                                 minimalTruth: minimal?.sorted(), minimalAUC: minimalAUC))
             }
         }
+        try write(rows, markdown: markdown(rows), name: "results")
+    }
+
+    /// Writes `<out>/<name>.json` and `<out>/<name>.md`, and prints the Markdown.
+    func write<Rows: Encodable>(_ rows: Rows, markdown: String, name: String) throws {
         let outFolder = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = nonFiniteAsStrings
-        try encoder.encode(rows).write(to: outFolder.appendingPathComponent("results.json"), options: .atomic)
-        try markdown(rows).write(to: outFolder.appendingPathComponent("results.md"), atomically: true, encoding: .utf8)
-        print(markdown(rows))
+        try encoder.encode(rows).write(to: outFolder.appendingPathComponent("\(name).json"), options: .atomic)
+        try markdown.write(to: outFolder.appendingPathComponent("\(name).md"), atomically: true, encoding: .utf8)
+        print(markdown)
     }
 
     func markdown(_ rows: [Row]) -> String {

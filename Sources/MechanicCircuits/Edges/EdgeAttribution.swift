@@ -172,16 +172,8 @@ public enum EdgeAttribution {
             return hooks.map { Tensor(shape: clean[$0]!.shape) }
         case .mean:
             return hooks.map { hook in
-                var z = clean[hook]!
-                let t = batch.positions, width = z.count / (batch.batch * t)
-                for p in 0..<t {
-                    let reach = (0..<batch.batch).filter { p < batch.lengths[$0] }
-                    var mean = [Float](repeating: 0, count: width)
-                    for b in reach { for i in 0..<width { mean[i] += z.storage[(b * t + p) * width + i] } }
-                    for i in 0..<width { mean[i] /= Float(max(1, reach.count)) }
-                    for b in 0..<batch.batch { for i in 0..<width { z.storage[(b * t + p) * width + i] = mean[i] } }
-                }
-                return z
+                let z = clean[hook]!
+                return Tensor(shape: z.shape, storage: EdgeAblation.perPositionMean(z.storage, batch: batch))
             }
         }
     }

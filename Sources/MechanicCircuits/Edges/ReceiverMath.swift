@@ -67,14 +67,6 @@ struct ReceiverMath: Sendable {
         }
     }
 
-    /// Width of the receiver's value per row: `dHead` for attention inputs, `dModel` for the norms.
-    func valueWidth(_ r: ComputationalGraph.Receiver) -> Int {
-        switch r {
-        case .query, .key, .value: return config.dHead
-        case .mlp, .logits: return config.dModel
-        }
-    }
-
     /// The query heads whose slot in the value hook the receiver fills (one head, or a GQA group).
     func heads(_ r: ComputationalGraph.Receiver) -> [Int] {
         let size = config.heads / config.kvHeads
@@ -151,13 +143,9 @@ struct ReceiverMath: Sendable {
     }
 
     /// The gradient with respect to the receiver's residual `x` `[rows, dModel]`, from the gradient
-    /// of its value (`[rows, dHead]` or `[rows, dModel]`, as ``value(_:input:rows:)`` returns).
-    func inputGradient(_ r: ComputationalGraph.Receiver, valueGradient g: [Float], input x: [Float], rows: Int) -> [Float] {
-        inputGradient(r, valueGradient: g, normalizedInput: normalize(x, rows: rows), rows: rows)
-    }
-
-    /// ``inputGradient(_:valueGradient:input:rows:)`` with the input already normalised (receivers
-    /// that read the same residual share one normalisation).
+    /// of its value (`[rows, dHead]` or `[rows, dModel]`, as ``value(_:input:rows:)`` returns),
+    /// given `x` normalised (``normalize(_:rows:)``, or a gradient run's norm intermediates:
+    /// receivers that read the same residual share one normalisation).
     func inputGradient(_ r: ComputationalGraph.Receiver, valueGradient g: [Float],
                        normalizedInput: (normalized: [Float], scale: [Float]), rows: Int) -> [Float] {
         let d = config.dModel
@@ -212,7 +200,7 @@ struct ReceiverMath: Sendable {
     func valueGradient(_ r: ComputationalGraph.Receiver, fromHook grad: Tensor) -> [Float] {
         let heads = self.heads(r)
         guard !heads.isEmpty else { return grad.storage }
-        return gatherHeads(grad, heads: heads, sum: true)
+        return gatherHeads(grad, heads: heads)
     }
 
     /// Writes the receiver's value `[rows, width]` into its hook's activation (every head it feeds).
@@ -223,23 +211,13 @@ struct ReceiverMath: Sendable {
             return
         }
         let (h, dh) = (config.heads, config.dHead)
-        let rows = hook.count / (h * dh)
-        hook.storage.withUnsafeMutableBufferPointer { t in
-            for head in heads {
-                for row in 0..<rows { (t.baseAddress! + (row * h + head) * dh).update(from: value.withUnsafeBufferPointer { $0.baseAddress! + row * dh }, count: dh) }
-            }
+        for row in 0..<(hook.count / (h * dh)) {
+            for head in heads { hook.storage.replaceSubrange(((row * h + head) * dh)..<((row * h + head + 1) * dh), with: value[(row * dh)..<((row + 1) * dh)]) }
         }
     }
 
-    /// The receiver's current value `[rows, width]` from its hook's activation (the first head it feeds).
-    func read(_ r: ComputationalGraph.Receiver, from hook: Tensor) -> [Float] {
-        let heads = self.heads(r)
-        guard let first = heads.first else { return hook.storage }
-        return gatherHeads(hook, heads: [first], sum: false)
-    }
-
-    /// `[rows, dHead]` from `[batch, pos, head, dHead]`: one head, or the sum over several.
-    private func gatherHeads(_ t: Tensor, heads: [Int], sum: Bool) -> [Float] {
+    /// `[rows, dHead]` from `[batch, pos, head, dHead]`: the sum over the given heads.
+    private func gatherHeads(_ t: Tensor, heads: [Int]) -> [Float] {
         let (h, dh) = (config.heads, config.dHead)
         let rows = t.count / (h * dh)
         var out = [Float](repeating: 0, count: rows * dh)

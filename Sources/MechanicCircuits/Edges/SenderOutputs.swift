@@ -120,19 +120,26 @@ public enum EdgeAblation: String, Codable, CaseIterable, Sendable {
             return SenderOutputs(senders: clean.senders, rows: clean.rows, dModel: clean.dModel,
                                  storage: [Float](repeating: 0, count: clean.storage.count))
         case .mean:
-            // Per position, over the prompts that reach it.
-            let (t, d) = (batch.positions, clean.dModel)
-            var out = clean.storage
-            for s in 0..<clean.senders {
-                for p in 0..<t {
-                    let reach = (0..<batch.batch).filter { p < batch.lengths[$0] }
-                    var mean = [Float](repeating: 0, count: d)
-                    for b in reach { for i in 0..<d { mean[i] += clean.storage[((s * clean.rows) + b * t + p) * d + i] } }
-                    for i in 0..<d { mean[i] /= Float(max(1, reach.count)) }
-                    for b in 0..<batch.batch { for i in 0..<d { out[((s * clean.rows) + b * t + p) * d + i] = mean[i] } }
-                }
+            let n = clean.rows * clean.dModel
+            let out = (0..<clean.senders).flatMap { s in
+                EdgeAblation.perPositionMean(Array(clean.storage[(s * n)..<((s + 1) * n)]), batch: batch)
             }
-            return SenderOutputs(senders: clean.senders, rows: clean.rows, dModel: d, storage: out)
+            return SenderOutputs(senders: clean.senders, rows: clean.rows, dModel: clean.dModel, storage: out)
         }
+    }
+
+    /// `values` `[batch, pos, width]` with every row's entry at each position replaced by the mean
+    /// over the prompts that reach that position (padding excluded).
+    static func perPositionMean(_ values: [Float], batch: TokenBatch) -> [Float] {
+        let t = batch.positions, width = values.count / (batch.batch * t)
+        var out = values
+        for p in 0..<t {
+            let reach = (0..<batch.batch).filter { p < batch.lengths[$0] }
+            var mean = [Float](repeating: 0, count: width)
+            for b in reach { for i in 0..<width { mean[i] += values[(b * t + p) * width + i] } }
+            for i in 0..<width { mean[i] /= Float(max(1, reach.count)) }
+            for b in 0..<batch.batch { for i in 0..<width { out[(b * t + p) * width + i] = mean[i] } }
+        }
+        return out
     }
 }
