@@ -89,6 +89,8 @@ extension ForwardTape {
         case .ln1Scale: return norm(block?.ln1, scale: true)
         case .ln2Normalized: return norm(block?.mlp?.ln2, scale: false)
         case .ln2Scale: return norm(block?.mlp?.ln2, scale: true)
+        case .ln1PostNormalized: return norm(block?.attnPostNorm, scale: false)
+        case .ln1PostScale: return norm(block?.attnPostNorm, scale: true)
         case .z: return block?.z.reshaped(shape)
         case .pattern: return block?.pattern.reshaped(shape)
         case .mlpPre: return block?.mlp?.pre.reshaped(shape)

@@ -107,7 +107,7 @@ extension Transformer {
     /// gradient run's forward pass saved anyway, so a caller that needs both runs the model once.
     ///
     /// - Parameter capture: hooks to return, from ``tapeHooks``: the norms' `hook_normalized` and
-    ///   `hook_scale` (`ln1`, `ln2`, `ln_final`), `hook_z`, `hook_pattern`, `mlp.hook_pre` and
+    ///   `hook_scale` (`ln1`, `ln2`, `ln_final`, Gemma's `ln1_post`), `hook_z`, `hook_pattern`, `mlp.hook_pre` and
     ///   `mlp.hook_post`, after the run's interventions, in their TransformerLens shapes.
     /// - Throws: as the plain variant, and `ModelError.unknownHook` for a hook outside ``tapeHooks``.
     public func activationGradients(
@@ -127,6 +127,7 @@ extension Transformer {
     /// Hook points whose activations a gradient run's tape holds.
     public static let tapeHooks: Set<HookPoint> = [
         .ln1Normalized, .ln1Scale, .ln2Normalized, .ln2Scale, .lnFinalNormalized, .lnFinalScale, .z, .pattern, .mlpPre, .mlpPost,
+        .ln1PostNormalized, .ln1PostScale,
     ]
 
     /// Forward, objective, backward.

@@ -29,4 +29,25 @@ final class GradientCaptureTests: XCTestCase {
         XCTAssertEqual(gradients[.z(0)], plainGradients[.z(0)])
         XCTAssertThrowsError(try model.activationGradients(batch, at: [], capture: [.residPre(0)], objective: objective))
     }
+
+    /// Gemma's attention post-norm is on the tape too (the edge methods read it).
+    func testTapeHoldsThePostNorm() throws {
+        var config = TransformerConfig(layers: 2, heads: 2, dModel: 8, contextLength: 16, vocabSize: 30, innerDimension: 12)
+        config.norm = .rmsNorm
+        config.postNorms = true
+        let model = try Transformer(config: config, weights: .random(config: config, seed: 5, std: 0.5))
+        let batch = TokenBatch(rows: [[1, 2, 3, 4], [6, 7]])
+        let names: [HookName] = [.ln1PostNormalized(0), .ln1PostScale(1)]
+        let plain = try model.run(batch, logits: .none, capture: CaptureSpec(names: names)).cache
+        let (_, _, cache) = try model.activationGradients(batch, at: [.z(0)], capture: names) { logits in
+            var g = Tensor(shape: logits.shape)
+            g.storage[1] = 1
+            return (logits.storage[1], g)
+        }
+        for name in names {
+            let a = try XCTUnwrap(cache[name], "\(name)"), b = try XCTUnwrap(plain[name])
+            XCTAssertEqual(a.shape, b.shape, "\(name)")
+            XCTAssertLessThan(a.maxAbsDifference(b), 1e-5, "\(name)")
+        }
+    }
 }

@@ -25,6 +25,11 @@ import MechanicTokenizer
 /// The per-receiver gradient comes from the model's gradients at `hook_q/k/v` (head by head, GQA
 /// groups summed) and at the norms' `hook_normalized` (MLPs, logits), pulled back through the
 /// receiver's norm at that run's residual (``ReceiverMath``). Scores sum over real positions only.
+///
+/// With Gemma's post-norms a head's difference reaches the residual through its layer's norm, so
+/// it enters each run's score as `J_l(A_l)·δ` at that run's attention sum (``AttentionPostNorm``),
+/// the first-order change the patch makes. (EAP-IG's library multiplies the raw head difference
+/// by the residual's gradient there, which is not the derivative of its own Gemma evaluation.)
 public enum EdgeAttribution {
     public enum Method: Equatable, Sendable {
         case eap
@@ -74,13 +79,28 @@ public enum EdgeAttribution {
         var gradients = [Float](repeating: 0, count: graph.receivers.count * rows * d)
         let valueHooks = Array(Set(graph.receivers.map { math.valueHook($0) })).sorted()
         let normHooks = Array(Set(graph.receivers.flatMap { r in [math.normHooks(r).normalized, math.normHooks(r).scale] })).sorted()
+        let postHooks = math.postNorm == nil ? [] : (0..<model.config.layers).flatMap { [HookName.ln1PostNormalized($0), .ln1PostScale($0)] }
         let objective = AttributionPatching.objective(batch, prompts: prompts, metric: metric)
         let runs = try gradientRuns(method, model: model, prompts: prompts, batch: batch, ablation: ablation, clean: clean,
                                     replacement: replacement)
+        let (s, rcount, n) = (graph.senders.count, graph.receivers.count, rows * d)
+        let alpha = 1 / Float(prompts.count * runs.count)
+        var pairs = [Float](repeating: 0, count: s * rcount)                // [senders, receivers]
+        // pairs += alpha · differences · gradientsᵀ: one product for all sender-receiver pairs.
+        func addPairs(_ differences: [Float]) {
+            differences.withUnsafeBufferPointer { a in
+                gradients.withUnsafeBufferPointer { b in
+                    pairs.withUnsafeMutableBufferPointer { c in
+                        Kernels.gemm(transB: true, m: s, n: rcount, k: n, alpha: alpha, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n,
+                                     beta: 1, c: c.baseAddress!, ldc: rcount)
+                    }
+                }
+            }
+        }
         for (k, interventions) in runs.enumerated() {
             // One run gives the hooks' gradients and, from its tape, each receiver's normalised input.
             let (_, hookGradients, norms) = try model.activationGradients(batch, at: valueHooks, interventions: interventions,
-                                                                           capture: normHooks, objective: objective)
+                                                                           capture: normHooks + postHooks, objective: objective)
             gradients.withUnsafeMutableBufferPointer { all in
                 let base = all.baseAddress!
                 Kernels.parallelFor(graph.receivers.count) { range in
@@ -94,21 +114,23 @@ public enum EdgeAttribution {
                     }
                 }
             }
+            if let post = math.postNorm {
+                // This run's post-norms map the head differences: score this run now.
+                var effective = difference.storage
+                for (sender, node) in graph.senders.enumerated() {
+                    guard case .head(let h) = node else { continue }
+                    let mapped = post.tangent(layer: h.layer, delta: difference.output(sender),
+                                              normalized: norms[.ln1PostNormalized(h.layer)]!.storage,
+                                              scale: norms[.ln1PostScale(h.layer)]!.storage)
+                    effective.replaceSubrange((sender * n)..<((sender + 1) * n), with: mapped)
+                }
+                addPairs(effective)
+                for i in gradients.indices { gradients[i] = 0 }
+            }
             progress?(k + 1, runs.count)
         }
-        let steps = runs.count
-
-        // scores[e] = ⟨difference[sender], gradient[receiver]⟩ / (prompts · steps): one product for all pairs.
-        let (s, rcount, n) = (graph.senders.count, graph.receivers.count, rows * d)
-        var pairs = [Float](repeating: 0, count: s * rcount)                // [senders, receivers]
-        difference.storage.withUnsafeBufferPointer { a in
-            gradients.withUnsafeBufferPointer { b in
-                pairs.withUnsafeMutableBufferPointer { c in
-                    Kernels.gemm(transB: true, m: s, n: rcount, k: n, alpha: 1 / Float(prompts.count * steps),
-                                 a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, c: c.baseAddress!, ldc: rcount)
-                }
-            }
-        }
+        // scores[e] = ⟨difference[sender], gradient[receiver]⟩ / (prompts · runs), the gradient summed over the runs.
+        if math.postNorm == nil { addPairs(difference.storage) }
         let senderIndex = Dictionary(uniqueKeysWithValues: graph.senders.enumerated().map { ($0.element, $0.offset) })
         let receiverIndex = Dictionary(uniqueKeysWithValues: graph.receivers.enumerated().map { ($0.element, $0.offset) })
         let scores = graph.edges.map { pairs[senderIndex[$0.sender]! * rcount + receiverIndex[$0.receiver]!] }

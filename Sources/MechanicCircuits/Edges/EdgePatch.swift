@@ -11,11 +11,21 @@ import MechanicTensor
 /// (one matrix product per hook), from which ``ReceiverMath`` recomputes the receiver's value and
 /// writes it into the hook. Later layers therefore see the effect of earlier patches, as in MIB's
 /// and EAP-IG's evaluation. Runs start at layer 0 (the input sender is read at `hook_resid_pre` 0).
+///
+/// With Gemma's post-norms the patched heads of one layer act together through the norm
+/// (``AttentionPostNorm``): `x_r = resid − Σ_{additive s} difference[s]
+/// + Σ_l [post_l(A_l − Σ_{patched heads of l} difference[h]) − post_l(A_l)]`, where `A_l` is the
+/// run's own pre-norm attention sum.
 struct EdgePatch {
     let math: ReceiverMath
     let graph: ComputationalGraph
     /// For each receiver (graph.receivers order), the indices (into `graph.senders`) of its patched senders.
     let patchedSenders: [[Int]]
+    /// For each receiver, the patched senders whose difference adds to its residual as it is:
+    /// all of them, or with post-norms all but the heads.
+    let additiveSenders: [[Int]]
+    /// For each receiver, with post-norms, its patched heads by layer.
+    let postNormedHeads: [[(layer: Int, senders: [Int])]]
 
     /// - Parameter patched: one flag per edge of `graph`, in `graph.edges` order.
     init(math: ReceiverMath, graph: ComputationalGraph, patched: [Bool]) {
@@ -27,6 +37,19 @@ struct EdgePatch {
             lists[receiverIndex[edge.receiver]!].append(senderIndex[edge.sender]!)
         }
         (self.math, self.graph, self.patchedSenders) = (math, graph, lists)
+        guard math.postNorm != nil else {
+            (additiveSenders, postNormedHeads) = (lists, lists.map { _ in [] })
+            return
+        }
+        func headLayer(_ s: Int) -> Int? {
+            if case .head(let h) = graph.senders[s] { return h.layer }
+            return nil
+        }
+        additiveSenders = lists.map { $0.filter { headLayer($0) == nil } }
+        postNormedHeads = lists.map { senders in
+            Dictionary(grouping: senders.filter { headLayer($0) != nil }, by: { headLayer($0)! })
+                .sorted { $0.key < $1.key }.map { (layer: $0.key, senders: $0.value) }
+        }
     }
 
     var patchesAnything: Bool { patchedSenders.contains { !$0.isEmpty } }
@@ -49,8 +72,12 @@ struct EdgePatch {
             for (s, sender) in graph.senders.enumerated() where EdgePatch.layer(of: sender) < startLayer {
                 for i in 0..<n { state.difference[s * n + i] = clean!.storage[s * n + i] - replacement.storage[s * n + i] }
             }
+            if let post = math.postNorm {
+                for layer in 0..<startLayer { state.attentionSums[layer] = post.preNormSum(layer: layer, outputs: clean!, graph: graph) }
+            }
         }
         let c = math.config
+        let (additiveSenders, postNormedHeads) = (self.additiveSenders, self.postNormedHeads)
         let neededSenders = Set(patchedSenders.joined())
         let receivers = graph.receivers.indices.filter { !patchedSenders[$0].isEmpty }
         let residualHooks = Set(receivers.map { math.inputHook(graph.receivers[$0]) })
@@ -75,6 +102,7 @@ struct EdgePatch {
             if !heads.isEmpty {
                 let wo = math.model.weights.blocks[layer].attnOutWeight
                 list.append(Intervention(.z(layer), .custom { z, _ in
+                    if let post = math.postNorm { state.attentionSums[layer] = post.preNormSum(layer: layer, z: z) }
                     let (d, hc, dh) = (c.dModel, c.heads, c.dHead)
                     let rows = z.count / (hc * dh)
                     var out = [Float](repeating: 0, count: rows * d)
@@ -107,7 +135,12 @@ struct EdgePatch {
             list.append(Intervention(hook, .custom { t, _ in
                 for r in group {
                     let receiver = graph.receivers[r]
-                    let x = state.patchedInput(math.inputHook(receiver), senders: patchedSenders[r], strength: strength)
+                    var x = state.patchedInput(math.inputHook(receiver), senders: additiveSenders[r], strength: strength)
+                    for (layer, heads) in postNormedHeads[r] {
+                        let shift = math.postNorm!.shift(layer: layer, sum: state.attentionSums[layer]!,
+                                                         delta: state.combined(heads, scale: -strength))
+                        for i in x.indices { x[i] += shift[i] }
+                    }
                     math.write(receiver, value: math.value(receiver, input: x, rows: state.rows), into: &t)
                 }
             }))
@@ -145,6 +178,8 @@ final class EdgePatchState: @unchecked Sendable {
     /// `[senders, rows, dModel]`: current − replacement for the senders seen so far (zero otherwise).
     var difference: [Float]
     var residuals: [HookName: [Float]] = [:]
+    /// With post-norms, each layer's pre-norm attention sum `A_l` `[rows, dModel]` in this run.
+    var attentionSums: [Int: [Float]] = [:]
 
     init(replacement: SenderOutputs) {
         self.replacement = replacement
@@ -156,6 +191,14 @@ final class EdgePatchState: @unchecked Sendable {
         precondition(current.count == n, "the run's batch must be the one the replacement outputs were computed for")
         let base = sender * n
         for i in 0..<n { difference[base + i] = current[i] - replacement.storage[base + i] }
+    }
+
+    /// `scale · Σ_{s ∈ senders} difference[s]`, `[rows, dModel]`.
+    func combined(_ senders: [Int], scale: Float) -> [Float] {
+        let n = rows * replacement.dModel
+        var out = [Float](repeating: 0, count: n)
+        for s in senders { for i in 0..<n { out[i] += scale * difference[s * n + i] } }
+        return out
     }
 
     /// `resid − strength · Σ_{s ∈ senders} difference[s]`, `[rows, dModel]`.

@@ -12,6 +12,9 @@ import MechanicTokenizer
 /// residual, with one copy of the prompt batch per sender stacked into one batch (chunked to
 /// `maxRows` prompt rows), so a receiver with 100 senders costs a few forward passes of the layers
 /// at and after it. Cost grows with the number of edges: the oracle for small graphs.
+///
+/// With Gemma's post-norms a head's patch reaches the residual through its layer's norm:
+/// `x_r = resid_clean + post_l(A_l + a_s^replacement − a_s^clean) − post_l(A_l)` (``AttentionPostNorm``).
 public enum EdgePatching {
     /// - Parameters:
     ///   - maxRows: prompt rows per stacked forward pass.
@@ -35,6 +38,16 @@ public enum EdgePatching {
         let cleanMean = cleanMetric.reduce(0, +) / Float(n)
         let clean = SenderOutputs(model: model, graph: graph, cache: cleanRun.cache)
         let difference = try ablation.source(model: model, graph: graph, prompts: prompts, clean: clean).minus(clean)
+        // With post-norms, what each head's difference adds to the residual: [senders] of [rows, dModel] (heads only).
+        var headShifts: [Int: [Float]] = [:]
+        if let post = math.postNorm {
+            var sums: [Int: [Float]] = [:]
+            for (s, sender) in graph.senders.enumerated() {
+                guard case .head(let h) = sender else { continue }
+                if sums[h.layer] == nil { sums[h.layer] = post.preNormSum(layer: h.layer, outputs: clean, graph: graph) }
+                headShifts[s] = post.shift(layer: h.layer, sum: sums[h.layer]!, delta: Array(difference.output(s)))
+            }
+        }
         let senderIndex = Dictionary(uniqueKeysWithValues: graph.senders.enumerated().map { ($0.element, $0.offset) })
         var edgesOf: [ComputationalGraph.Receiver: [Int]] = [:]
         for (i, edge) in graph.edges.enumerated() { edgesOf[edge.receiver, default: []].append(i) }
@@ -58,7 +71,8 @@ public enum EdgePatching {
                 // x for copy j: the clean input minus (clean − replacement) of edge j's sender.
                 var x = [Float](repeating: 0, count: copies * n * t * d)
                 for (j, e) in part.enumerated() {
-                    let diff = difference.output(senderIndex[graph.edges[e].sender]!)
+                    let sender = senderIndex[graph.edges[e].sender]!
+                    let diff = headShifts[sender].map { $0[...] } ?? difference.output(sender)
                     let base = j * n * t * d, from = diff.startIndex
                     for i in 0..<(n * t * d) { x[base + i] = input[i] + diff[from + i] }
                 }

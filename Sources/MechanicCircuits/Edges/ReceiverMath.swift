@@ -20,18 +20,18 @@ import MechanicTensor
 /// Arithmetic is plain loops plus BLAS products on `[rows, …]` buffers (`rows = batch·pos`); the
 /// tests compare it with the model's own forward pass and with finite differences.
 ///
-/// Models with Gemma's post-norms are refused: a head's contribution to the residual is then not
-/// its own output but part of a normed sum, so the graph's edges are not additive.
+/// With Gemma's post-norms a head's contribution to the residual is part of a normed sum;
+/// ``postNorm`` says how a change of some heads' outputs reaches the residual.
 struct ReceiverMath: Sendable {
     let model: Transformer
+    /// The attention post-norm of Gemma 2/3, `nil` where each sender's output joins the residual as it is.
+    let postNorm: AttentionPostNorm?
     var config: TransformerConfig { model.config }
 
     init(model: Transformer) throws {
-        guard !model.config.postNorms else {
-            throw EdgeError.unsupportedModel("edge interventions need each component's output added to the residual stream as it is; with post-norms (Gemma 2/3) it is normed first")
-        }
         guard model.config.layers > 0 else { throw EdgeError.unsupportedModel("the model has no layers") }
         self.model = model
+        postNorm = AttentionPostNorm(model: model)
     }
 
     /// The hook whose activation `[batch, pos, dModel]` is the residual the receiver reads.
