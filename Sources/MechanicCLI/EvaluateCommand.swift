@@ -14,16 +14,17 @@ struct EvaluateCommand: ParsableCommand {
         f = (m(C) − m(∅)) / (m(N) − m(∅)) with m the task metric (mean over prompts), m(N) the \
         full model and m(∅) every edge patched. CPR is the area under f and CMD the area under \
         |1 − f|, by trapezoids over the raw fractions as MIB's evaluation.py integrates them (the \
-        span from 50% to 100% carries half the area); --log-scale integrates over ln(fraction).
+        span from 50% to 100% carries half the area); --log-scale integrates over ln(fraction).         --selection greedy grows each circuit from the logits instead, adding the best edge into a         node already in it (EAP-IG's apply_greedy).
 
         A stored run (from mechanic discover --level edges) shows its recorded curves; --ablation \
-        other than the run's recomputes them on the run's model and prompts. A graph file (EAP-IG / \
+        other than the run's, or --selection greedy, recomputes them on the run's model and prompts. A graph file (EAP-IG / \
         MIB JSON, e.g. from --mib-out or from EAP-IG's Graph.to_json) is evaluated on --model and \
         --task; if it marks edges in_graph, that circuit is evaluated too.
 
         Examples:
           mechanic evaluate 3
           mechanic evaluate 3 --ablation mean --json
+          mechanic evaluate 3 --selection greedy
           mechanic evaluate --graph eap-ig.json --model artifacts/models/mechanic-mini --task ioi
         """
     )
@@ -54,6 +55,10 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .customLong("log-scale"), help: "Integrate CPR and CMD over ln(fraction) instead of the fraction.")
     var logScale = false
 
+    @Option(help: ArgumentHelp("How a circuit of n edges is chosen: top (the n best anywhere, as MIB) or greedy (grown from the logits).",
+                               valueName: "kind"))
+    var selection: EdgeCircuit.Selection = .top
+
     @Flag(help: "Print JSON.") var json = false
 
     @Option(help: ArgumentHelp("Results database (default: $MECHANIC_DB, else mechanic.sqlite).", valueName: "file"))
@@ -66,6 +71,7 @@ struct EvaluateCommand: ParsableCommand {
     struct Curve: Codable {
         var method: String
         var ablation: EdgeAblation
+        var selection: EdgeCircuit.Selection
         var curve: FaithfulnessCurve
         var cpr: Double
         var cmd: Double
@@ -98,7 +104,7 @@ struct EvaluateCommand: ParsableCommand {
         let wanted = ablation ?? report.ablation
         var recompute: (model: Transformer, prompts: [TaskPrompt])?
         return try report.methods.map { result in
-            if wanted == report.ablation, let recorded = result.curve { return curve(result.method, wanted, recorded) }
+            if wanted == report.ablation, selection == .top, let recorded = result.curve { return curve(result.method, wanted, recorded) }
             if recompute == nil {
                 guard let path = record.info.modelPath else { throw CLIError("run \(id) has no model path to recompute its curves with") }
                 let (_, model, _) = try loadModelFolder(path, weights)
@@ -107,9 +113,9 @@ struct EvaluateCommand: ParsableCommand {
                 }
                 recompute = (model, Array(try store.positivePrompts(run: id).prefix(report.prompts)))
             }
-            if !json { printError("\(result.method): faithfulness curve under \(wanted.rawValue) ablation…") }
+            if !json { printError("\(result.method): faithfulness curve under \(wanted.rawValue) ablation, \(selection.rawValue) selection…") }
             let computed = try EdgeFaithfulness.curve(model: recompute!.model, prompts: recompute!.prompts, metric: report.metric,
-                                                      scores: report.scored(result), ablation: wanted)
+                                                      scores: report.scored(result), ablation: wanted, selection: selection)
             return curve(result.method, wanted, computed)
         }
     }
@@ -127,7 +133,8 @@ struct EvaluateCommand: ParsableCommand {
         let kind = ablation ?? .counterfactual
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let scored = ScoredGraph(method: name, graph: graph, scores: contents.scores, seconds: 0)
-        var curves = [curve(name, kind, try EdgeFaithfulness.curve(model: model, prompts: set, metric: made.metric, scores: scored, ablation: kind))]
+        var curves = [curve(name, kind, try EdgeFaithfulness.curve(model: model, prompts: set, metric: made.metric, scores: scored,
+                                                                    ablation: kind, selection: selection))]
         if contents.circuit.edgeCount > 0 {
             let m = try EdgeFaithfulness.metric(model: model, prompts: set, metric: made.metric, circuit: contents.circuit, ablation: kind)
             let full = curves[0].curve.fullModel, empty = curves[0].curve.emptyCircuit
@@ -138,7 +145,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func curve(_ method: String, _ kind: EdgeAblation, _ curve: FaithfulnessCurve) -> Curve {
-        Curve(method: method, ablation: kind, curve: curve, cpr: curve.cpr(logScale: logScale), cmd: curve.cmd(logScale: logScale),
+        Curve(method: method, ablation: kind, selection: selection, curve: curve, cpr: curve.cpr(logScale: logScale), cmd: curve.cmd(logScale: logScale),
               logScale: logScale)
     }
 
@@ -154,6 +161,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         print("edges kept: " + first.curve.edgeCounts.map(String.init).joined(separator: " ")
               + String(format: "; m(full model) = %.4f, m(empty circuit) = %.4f", first.curve.fullModel, first.curve.emptyCircuit)
-              + (first.logScale ? "; areas over ln(fraction)" : "; areas over the raw fractions (MIB)"))
+              + (first.logScale ? "; areas over ln(fraction)" : "; areas over the raw fractions (MIB)")
+              + (first.selection == .greedy ? "; circuits grown greedily from the logits" : ""))
     }
 }

@@ -21,7 +21,8 @@ struct ExportCommand: ParsableCommand {
           mechanic export 4 --level edges --method eap-ig --edges 40 --out ioi-edges.svg
 
         --level edges draws a run of mechanic discover --level edges: the method's --edges best \
-        edges by |score| with dangling ones pruned, each entering its head as q, k or v (blue, \
+        edges by |score| with dangling ones pruned (--selection greedy grows them from the \
+        logits instead), each entering its head as q, k or v (blue, \
         green, vermilion), ground-truth heads outlined; --format json writes the MIB/EAP-IG graph \
         file with that circuit marked in_graph.
         """
@@ -39,6 +40,10 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "What to draw: the run's heads, or its edges (runs of discover --level edges).")
     var level: DiscoverCommand.Level = .heads
     @Option(help: "Edges: draw the n best edges (dangling ones pruned).") var edges = 40
+    @Option(name: .customLong("selection"),
+            help: ArgumentHelp("Edges: top (the n best anywhere) or greedy (grown from the logits, as EAP-IG's apply_greedy).",
+                               valueName: "kind"))
+    var edgeSelection: EdgeCircuit.Selection = .top
     @Option(help: "Method whose circuit to draw (default: sae if the run has it, else its first method).") var method: String?
     @Option(help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: ", ")) (default: --out's extension, else svg).")
     var format: Format?
@@ -149,7 +154,7 @@ struct ExportCommand: ParsableCommand {
             throw CLIError("run \(id) has no edge method \"\(chosen)\"; it has \(names.joined(separator: ", "))")
         }
         let format = self.format ?? out.flatMap { Format(rawValue: ($0 as NSString).pathExtension.lowercased()) } ?? .svg
-        let circuit = report.scored(result).circuit(edges: edges)
+        let circuit = report.scored(result).circuit(edges: edges, selection: edgeSelection)
         let data: Data
         switch format {
         case .json:

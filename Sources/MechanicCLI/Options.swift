@@ -185,3 +185,4 @@ func validateTask(_ name: String) throws {
 extension SAEScoring.TrainingDraw: ExpressibleByArgument {}
 extension SAEConfiguration.PreBiasStart: ExpressibleByArgument {}
 extension EdgeAblation: ExpressibleByArgument {}
+extension EdgeCircuit.Selection: ExpressibleByArgument {}

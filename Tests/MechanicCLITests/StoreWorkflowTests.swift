@@ -360,6 +360,14 @@ final class EdgeWorkflowTests: XCTestCase {
         let table = try runMechanic(["evaluate", "1", "--db", db, "--ablation", "zero"])
         XCTAssertEqual(table.status, 0, table.stderr)
         XCTAssertTrue(table.stdout.contains("zero"), table.stdout)
+        // Greedy circuits are recomputed, say so, and still reach the full model at 100%.
+        let greedy = try runMechanic(["evaluate", "1", "--db", db, "--selection", "greedy", "--json"])
+        XCTAssertEqual(greedy.status, 0, greedy.stderr)
+        let greedyCurves = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(greedy.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(greedyCurves.map { $0["selection"] as? String }, ["greedy", "greedy"])
+        let greedyF = try XCTUnwrap((greedyCurves[0]["curve"] as? [String: Any])?["faithfulness"] as? [Double])
+        XCTAssertEqual(greedyF.last ?? .nan, 1, accuracy: 1e-3)
+        XCTAssertNotEqual(try runMechanic(["evaluate", "1", "--db", db, "--selection", "best"]).status, 0)
 
         // The MIB file evaluates to the same curve on the same prompts.
         let file = try runMechanic(["evaluate", "--graph", mib + "/eap.json", "--model", StoreWorkflowTests.model, "--prompts", "3",

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import MechanicCircuits
 import MechanicModel
+import MechanicTensor
 
 final class EdgeGraphTests: XCTestCase {
     /// MIB's published edge count for GPT-2 small, and the counts the receiver rules imply.
@@ -57,6 +58,76 @@ final class EdgeGraphTests: XCTestCase {
                        ["a1.h0->logits", "input->a1.h0<v>"])
         XCTAssertEqual(EdgeCircuit.top(3, scores: scores, in: graph, absolute: false, prune: false).edgeCount, 3)
         XCTAssertEqual(EdgeCircuit.top(0, scores: scores, in: graph).edgeCount, 0)
+    }
+
+    /// Greedy selection only takes edges into nodes already in the circuit, grown from the logits:
+    /// the high-scored edge into a0.h0 waits until a0.h0 has joined through its edge to the logits.
+    func testGreedyGrowsTheCircuitFromTheLogits() {
+        let graph = ComputationalGraph(layers: 2, heads: 1, hasMLPs: false)
+        let index = graph.edgeIndex()
+        var scores = [Float](repeating: 0, count: graph.edges.count)
+        scores[index["input->a0.h0<q>"]!] = 10
+        scores[index["a1.h0->logits"]!] = 5
+        scores[index["input->a1.h0<v>"]!] = -4
+        scores[index["a0.h0->logits"]!] = 0.5
+        scores[index["input->logits"]!] = .nan
+        func names(_ c: EdgeCircuit) -> Set<String> {
+            Set(graph.edges.indices.filter { c.included[$0] }.map { graph.name(of: graph.edges[$0]) })
+        }
+        XCTAssertEqual(names(EdgeCircuit.top(3, scores: scores, in: graph, prune: false)),
+                       ["input->a0.h0<q>", "a1.h0->logits", "input->a1.h0<v>"])
+        XCTAssertEqual(names(EdgeCircuit.greedy(3, scores: scores, in: graph, prune: false)),
+                       ["a1.h0->logits", "input->a1.h0<v>", "a0.h0->logits"])
+        // The fourth step can take the edge into a0.h0, which then lies on a path and survives pruning.
+        XCTAssertEqual(names(EdgeCircuit.greedy(4, scores: scores, in: graph)),
+                       ["a1.h0->logits", "input->a1.h0<v>", "a0.h0->logits", "input->a0.h0<q>"])
+        // Signed: the −4 edge ranks below the zeros.
+        XCTAssertFalse(names(EdgeCircuit.greedy(3, scores: scores, in: graph, absolute: false, prune: false)).contains("input->a1.h0<v>"))
+        // More than there are: every scored edge, never the NaN one.
+        let all = EdgeCircuit.greedy(1000, scores: scores, in: graph, prune: false)
+        XCTAssertEqual(all.edgeCount, graph.edges.count - 1)
+        XCTAssertFalse(all.included[index["input->logits"]!])
+        XCTAssertEqual(EdgeCircuit.greedy(0, scores: scores, in: graph).edgeCount, 0)
+    }
+
+    /// The heap-driven greedy selection equals a plain rescan of every candidate at every step, on
+    /// random scores (ties included) over graphs with MLPs, GQA groups and parallel blocks.
+    func testGreedyEqualsARescanOfEveryCandidate() {
+        var rng = SeededRandom(seed: 11)
+        let graphs = [ComputationalGraph(layers: 3, heads: 2, hasMLPs: true),
+                      ComputationalGraph(layers: 3, heads: 4, kvHeads: 2, hasMLPs: true, parallelBlocks: true)]
+        for graph in graphs {
+            for trial in 0..<4 {
+                let scores = graph.edges.indices.map { _ -> Float in
+                    let u = rng.next() % 1000
+                    return u < 30 ? .nan : Float(Int(u % 40) - 20) / 4        // few values: many ties
+                }
+                for absolute in [true, false] {
+                    for count in [1, 5, graph.edges.count / 3, graph.edges.count] {
+                        XCTAssertEqual(EdgeCircuit.greedy(count, scores: scores, in: graph, absolute: absolute, prune: false),
+                                       naiveGreedy(count, scores: scores, in: graph, absolute: absolute), "trial \(trial) count \(count)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The greedy rule written out: at each step rescan every edge into a node in the circuit.
+    func naiveGreedy(_ count: Int, scores: [Float], in graph: ComputationalGraph, absolute: Bool) -> EdgeCircuit {
+        var included = [Bool](repeating: false, count: scores.count)
+        var nodes: Set<ComputationalGraph.Node> = [.logits]
+        for _ in 0..<count {
+            var best: Int?
+            for (e, edge) in graph.edges.enumerated() where !included[e] && !scores[e].isNaN
+                && graph.nodes(fedBy: edge.receiver).contains(where: nodes.contains) {
+                let key = absolute ? abs(scores[e]) : scores[e]
+                if best == nil || key > (absolute ? abs(scores[best!]) : scores[best!]) { best = e }
+            }
+            guard let e = best else { break }
+            included[e] = true
+            nodes.insert(graph.edges[e].sender)
+        }
+        return EdgeCircuit(included: included)
     }
 
     /// CPR and CMD of hand-made curves, over MIB's raw fractions.

@@ -261,6 +261,10 @@ final class EdgeMethodTests: XCTestCase {
         let curve = try EdgeFaithfulness.curve(model: model, prompts: set, metric: .logitDifference, scores: eap,
                                                fractions: [0.1, 0.5, 1])
         XCTAssertEqual(curve.faithfulness.last!, 1, accuracy: 1e-3)
+        // Grown from the logits, every edge is reachable at 100%, so the greedy curve ends at 1 too.
+        let greedy = try EdgeFaithfulness.curve(model: model, prompts: set, metric: .logitDifference, scores: eap, selection: .greedy,
+                                                fractions: [0.1, 0.5, 1])
+        XCTAssertEqual(greedy.faithfulness.last!, 1, accuracy: 1e-3)
         XCTAssertEqual(curve.edgeCounts, FaithfulnessCurve.edgeCounts(fractions: [0.1, 0.5, 1], total: eap.graph.edges.count))
         let nodes = eap.nodeScores()
         XCTAssertEqual(nodes.scores.count, model.config.layers * model.config.heads)

@@ -15,12 +15,12 @@ public enum EdgeFaithfulness {
     }
 
     /// The faithfulness curve of a scored graph: at each size (a fraction of all edges) the circuit
-    /// of the ⌊fraction × edges⌋ best edges by |score| (pruned of dangling edges), its metric, and
-    /// f = (m(C) − m(∅)) / (m(N) − m(∅)).
+    /// of ⌊fraction × edges⌋ edges by |score| that `selection` chooses (pruned of dangling edges),
+    /// its metric, and f = (m(C) − m(∅)) / (m(N) − m(∅)).
     ///
     /// - Parameter progress: called with (sizes done, sizes).
     public static func curve(model: Transformer, prompts: [TaskPrompt], metric: TaskMetric, scores: ScoredGraph,
-                             ablation: EdgeAblation = .counterfactual,
+                             ablation: EdgeAblation = .counterfactual, selection: EdgeCircuit.Selection = .top,
                              fractions: [Double] = FaithfulnessCurve.mibFractions,
                              progress: ((Int, Int) -> Void)? = nil) throws -> FaithfulnessCurve {
         guard !fractions.isEmpty, fractions.allSatisfy({ $0 > 0 && $0 <= 1 }), fractions == fractions.sorted() else {
@@ -34,7 +34,7 @@ public enum EdgeFaithfulness {
         let counts = FaithfulnessCurve.edgeCounts(fractions: fractions, total: all)
         var metrics: [Double] = []
         for (i, count) in counts.enumerated() {
-            metrics.append(try context.metric(circuit: scores.circuit(edges: count), metric: metric))
+            metrics.append(try context.metric(circuit: scores.circuit(edges: count, selection: selection), metric: metric))
             progress?(i + 1, counts.count)
         }
         return FaithfulnessCurve(fractions: fractions, edgeCounts: counts, metrics: metrics, fullModel: full, emptyCircuit: empty)

@@ -32,8 +32,10 @@ public struct ScoredGraph: Equatable, Sendable {
         return HeadScores(method: method, heads: heads, scores: totals, seconds: seconds)
     }
 
-    /// The `count` best edges by |score|, dangling parts pruned (``EdgeCircuit/top(_:scores:in:absolute:prune:)``).
-    public func circuit(edges count: Int, absolute: Bool = true) -> EdgeCircuit {
-        EdgeCircuit.top(count, scores: scores, in: graph, absolute: absolute)
+    /// The circuit of `count` edges by |score|, dangling parts pruned: the best ones anywhere
+    /// (``EdgeCircuit/top(_:scores:in:absolute:prune:)``) or grown from the logits
+    /// (``EdgeCircuit/greedy(_:scores:in:absolute:prune:)``).
+    public func circuit(edges count: Int, absolute: Bool = true, selection: EdgeCircuit.Selection = .top) -> EdgeCircuit {
+        EdgeCircuit.select(selection, count, scores: scores, in: graph, absolute: absolute)
     }
 }
