@@ -21,10 +21,15 @@ struct EvaluateCommand: ParsableCommand {
         MIB JSON, e.g. from --mib-out or from EAP-IG's Graph.to_json) is evaluated on --model and \
         --task; if it marks edges in_graph, that circuit is evaluated too.
 
+        --edge-truth FILE scores each method's edges against an edge-level ground truth: an MIB \
+        graph file's in_graph edges, or a text file of edge names one per line \
+        (input->a0.h1<q>, a0.h1->m2, m3->logits); edge ROC AUC ranks edges by |score|.
+
         Examples:
           mechanic evaluate 3
           mechanic evaluate 3 --ablation mean --json
           mechanic evaluate 3 --selection greedy
+          mechanic evaluate 3 --edge-truth circuit-edges.txt
           mechanic evaluate --graph eap-ig.json --model artifacts/models/mechanic-mini --task ioi
         """
     )
@@ -59,6 +64,10 @@ struct EvaluateCommand: ParsableCommand {
                                valueName: "kind"))
     var selection: EdgeCircuit.Selection = .top
 
+    @Option(name: .customLong("edge-truth"), help: ArgumentHelp("Edge-level ground truth for edge ROC AUC: an MIB graph file's in_graph edges, or edge names one per line.",
+                                                               valueName: "file"))
+    var edgeTruth: String?
+
     @Flag(help: "Print JSON.") var json = false
 
     @Option(help: ArgumentHelp("Results database (default: $MECHANIC_DB, else mechanic.sqlite).", valueName: "file"))
@@ -76,6 +85,8 @@ struct EvaluateCommand: ParsableCommand {
         var cpr: Double
         var cmd: Double
         var logScale: Bool
+        /// ROC AUC of the method's |edge scores| against --edge-truth.
+        var edgeAUC: Double?
     }
 
     func validate() throws {
@@ -101,10 +112,14 @@ struct EvaluateCommand: ParsableCommand {
         guard let report = try store.edgeReport(run: id) else {
             throw CLIError("run \(id) has no edge-level scores; mechanic discover --level edges makes them")
         }
+        let truth = try edgeGroundTruth(graph: report.graph)
         let wanted = ablation ?? report.ablation
         var recompute: (model: Transformer, prompts: [TaskPrompt])?
         return try report.methods.map { result in
-            if wanted == report.ablation, selection == .top, let recorded = result.curve { return curve(result.method, wanted, recorded) }
+            let scored = report.scored(result)
+            if wanted == report.ablation, selection == .top, let recorded = result.curve {
+                return curve(result.method, wanted, recorded, scored: scored, truth: truth)
+            }
             if recompute == nil {
                 guard let path = record.info.modelPath else { throw CLIError("run \(id) has no model path to recompute its curves with") }
                 let (_, model, _) = try loadModelFolder(path, weights)
@@ -115,8 +130,8 @@ struct EvaluateCommand: ParsableCommand {
             }
             if !json { printError("\(result.method): faithfulness curve under \(wanted.rawValue) ablation, \(selection.rawValue) selection…") }
             let computed = try EdgeFaithfulness.curve(model: recompute!.model, prompts: recompute!.prompts, metric: report.metric,
-                                                      scores: report.scored(result), ablation: wanted, selection: selection)
-            return curve(result.method, wanted, computed)
+                                                      scores: scored, ablation: wanted, selection: selection)
+            return curve(result.method, wanted, computed, scored: scored, truth: truth)
         }
     }
 
@@ -127,6 +142,7 @@ struct EvaluateCommand: ParsableCommand {
         let path = (self.graph! as NSString).expandingTildeInPath
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(self.graph!)") }
         let contents = try MIBGraphFile.decode(data, graph: graph)
+        let truth = try edgeGroundTruth(graph: graph)
         let made = try circuitTask(task).dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true)
         let set = Array(try made.keepingCorrect(model: model).positives.prefix(prompts))
         guard !set.isEmpty else { throw CLIError("the model gets none of the \(made.task) prompts right; nothing to evaluate") }
@@ -134,7 +150,7 @@ struct EvaluateCommand: ParsableCommand {
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let scored = ScoredGraph(method: name, graph: graph, scores: contents.scores, seconds: 0)
         var curves = [curve(name, kind, try EdgeFaithfulness.curve(model: model, prompts: set, metric: made.metric, scores: scored,
-                                                                    ablation: kind, selection: selection))]
+                                                                    ablation: kind, selection: selection), scored: scored, truth: truth)]
         if contents.circuit.edgeCount > 0 {
             let m = try EdgeFaithfulness.metric(model: model, prompts: set, metric: made.metric, circuit: contents.circuit, ablation: kind)
             let full = curves[0].curve.fullModel, empty = curves[0].curve.emptyCircuit
@@ -144,20 +160,34 @@ struct EvaluateCommand: ParsableCommand {
         return curves
     }
 
-    func curve(_ method: String, _ kind: EdgeAblation, _ curve: FaithfulnessCurve) -> Curve {
+    func curve(_ method: String, _ kind: EdgeAblation, _ curve: FaithfulnessCurve, scored: ScoredGraph, truth: EdgeGroundTruth?) -> Curve {
         Curve(method: method, ablation: kind, selection: selection, curve: curve, cpr: curve.cpr(logScale: logScale), cmd: curve.cmd(logScale: logScale),
-              logScale: logScale)
+              logScale: logScale, edgeAUC: truth?.auc(scored))
+    }
+
+    /// --edge-truth read against the graph being evaluated, before any curve is computed.
+    func edgeGroundTruth(graph: ComputationalGraph) throws -> EdgeGroundTruth? {
+        guard let edgeTruth else { return nil }
+        let path = (edgeTruth as NSString).expandingTildeInPath
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read --edge-truth \(edgeTruth)") }
+        do {
+            return try EdgeGroundTruth.read(data, graph: graph)
+        } catch {
+            throw CLIError("--edge-truth \(edgeTruth): \(error)")
+        }
     }
 
     /// Per method: CPR, CMD and f at each size.
     static func printCurves(_ curves: [Curve]) {
         guard let first = curves.first else { return }
         let sizes = first.curve.fractions.map { String(format: "%6g%%", $0 * 100) }.joined(separator: " ")
-        print("method               ablation           CPR     CMD   f at " + sizes)
+        let withAUC = curves.contains { $0.edgeAUC != nil }
+        print("method               ablation           CPR     CMD" + (withAUC ? "  edge AUC" : "") + "   f at " + sizes)
         for c in curves {
             let f = c.curve.faithfulness.map { String(format: "%7.3f", $0) }.joined(separator: " ")
+            let auc = withAUC ? (c.edgeAUC.map { String(format: " %9.3f", $0) } ?? "         –") : ""
             print(c.method.padding(toLength: 20, withPad: " ", startingAt: 0) + " " + c.ablation.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)
-                  + String(format: " %7.3f %7.3f      ", c.cpr, c.cmd) + f)
+                  + String(format: " %7.3f %7.3f", c.cpr, c.cmd) + auc + "      " + f)
         }
         print("edges kept: " + first.curve.edgeCounts.map(String.init).joined(separator: " ")
               + String(format: "; m(full model) = %.4f, m(empty circuit) = %.4f", first.curve.fullModel, first.curve.emptyCircuit)

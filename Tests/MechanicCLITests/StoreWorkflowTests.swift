@@ -368,6 +368,20 @@ final class EdgeWorkflowTests: XCTestCase {
         let greedyF = try XCTUnwrap((greedyCurves[0]["curve"] as? [String: Any])?["faithfulness"] as? [Double])
         XCTAssertEqual(greedyF.last ?? .nan, 1, accuracy: 1e-3)
         XCTAssertNotEqual(try runMechanic(["evaluate", "1", "--db", db, "--selection", "best"]).status, 0)
+        // Edge AUC against an edge-level ground truth given as edge names.
+        let truthFile = dir.appendingPathComponent("truth.txt").path
+        try "# two edges\ninput->a0.h0<q>\na3.h6->logits\n".write(toFile: truthFile, atomically: true, encoding: .utf8)
+        let scoredAgainstTruth = try runMechanic(["evaluate", "1", "--db", db, "--edge-truth", truthFile, "--json"])
+        XCTAssertEqual(scoredAgainstTruth.status, 0, scoredAgainstTruth.stderr)
+        let withAUC = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(scoredAgainstTruth.stdout.utf8)) as? [[String: Any]])
+        for entry in withAUC {
+            let auc = try XCTUnwrap(entry["edgeAUC"] as? Double)
+            XCTAssertTrue((0...1).contains(auc), "\(auc)")
+        }
+        try "input->a0.h0<q>\na99.h0->logits\n".write(toFile: truthFile, atomically: true, encoding: .utf8)
+        let badTruth = try runMechanic(["evaluate", "1", "--db", db, "--edge-truth", truthFile])
+        XCTAssertNotEqual(badTruth.status, 0)
+        XCTAssertTrue(badTruth.stderr.contains("line 2"), badTruth.stderr)
 
         // The MIB file evaluates to the same curve on the same prompts.
         let file = try runMechanic(["evaluate", "--graph", mib + "/eap.json", "--model", StoreWorkflowTests.model, "--prompts", "3",

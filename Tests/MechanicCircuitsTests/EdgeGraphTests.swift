@@ -130,6 +130,34 @@ final class EdgeGraphTests: XCTestCase {
         return EdgeCircuit(included: included)
     }
 
+    /// Edge ground truths from a list of names or a graph file's in_graph edges; edge AUC ranks
+    /// by |score| with unscored edges last; bad files say which line is wrong.
+    func testEdgeGroundTruthAndEdgeAUC() throws {
+        let graph = ComputationalGraph(layers: 2, heads: 1, hasMLPs: false)
+        let index = graph.edgeIndex()
+        let truth = try EdgeGroundTruth.read(Data("# the path\ninput->a0.h0<q>\n\n  a0.h0->a1.h0<k>  # k input\na1.h0->logits\n".utf8), graph: graph)
+        XCTAssertEqual(truth.circuit.edgeCount, 3)
+        XCTAssertTrue(truth.circuit.included[index["a0.h0->a1.h0<k>"]!])
+        var scores = [Float](repeating: 0.1, count: graph.edges.count)
+        for name in ["input->a0.h0<q>", "a0.h0->a1.h0<k>", "a1.h0->logits"] { scores[index[name]!] = -2 }
+        let scored = ScoredGraph(method: "m", graph: graph, scores: scores, seconds: 0)
+        XCTAssertEqual(truth.auc(scored), 1)                           // |−2| beats 0.1 everywhere
+        XCTAssertEqual(truth.auc(ScoredGraph(method: "m", graph: graph, scores: scores.map { $0 < 0 ? .nan : $0 }, seconds: 0)), 0)
+        // The same circuit through a graph file.
+        let file = try MIBGraphFile.encode(graph: graph, scores: scores, circuit: truth.circuit, dModel: 8)
+        XCTAssertEqual(try EdgeGroundTruth.read(file, graph: graph), truth)
+        XCTAssertThrowsError(try EdgeGroundTruth.read(Data("input->a0.h0<q>\na9.h0->logits\n".utf8), graph: graph)) { error in
+            XCTAssertEqual(error as? EdgeGroundTruth.Problem, .unknownEdge(line: 2, name: "a9.h0->logits"))
+        }
+        XCTAssertThrowsError(try EdgeGroundTruth.read(Data("# nothing\n".utf8), graph: graph)) { error in
+            XCTAssertEqual(error as? EdgeGroundTruth.Problem, .empty)
+        }
+        let everything = graph.edges.map { graph.name(of: $0) }.joined(separator: "\n")
+        XCTAssertThrowsError(try EdgeGroundTruth.read(Data(everything.utf8), graph: graph)) { error in
+            XCTAssertEqual(error as? EdgeGroundTruth.Problem, .everything)
+        }
+    }
+
     /// CPR and CMD of hand-made curves, over MIB's raw fractions.
     func testCPRAndCMDOfHandMadeCurves() {
         let fractions = FaithfulnessCurve.mibFractions
