@@ -42,6 +42,7 @@ extension DiscoverCommand {
             printError("recorded as run \(recorded.id) in \(recorded.store.path) (mechanic evaluate \(recorded.id); "
                        + "mechanic export \(recorded.id) --level edges --format svg)")
         }
+        if let recorded { try writeReport(recorded, folder: folder, model: model, tokenizer: tokenizer) }
         if let mibOut { try Self.writeMIBFiles(report, folder: mibOut, dModel: model.config.dModel, quiet: json) }
         if json { return try printJSON(report) }
         Self.printEdgeMethods(report)

@@ -232,8 +232,10 @@ enum ReportScript {
       function wireGraphs() {
         Array.prototype.forEach.call(document.querySelectorAll('.graph-figure g.node'), function (g) {
           var title = g.querySelector('title');
-          var name = title ? title.textContent.trim() : '';
-          if (headIndex(name) < 0 || !H) return;
+          // Head-level graphs name heads a1.5; edge-level ones use MIB's a1.h5.
+          var m = /^a(\d+)\.h?(\d+)$/.exec(title ? title.textContent.trim() : '');
+          if (!m || !H) return;
+          var name = 'a' + m[1] + '.' + m[2];
           g.classList.add('head-node');
           g.setAttribute('data-head', name);
           g.addEventListener('click', function () { openPanel(name); });
