@@ -37,7 +37,7 @@ struct ReportCommand: ParsableCommand {
 
     @Argument(help: ArgumentHelp("Run id (mechanic db runs lists them).", valueName: "run")) var id: Int64
     @Option(help: ArgumentHelp("Output file (default: run-<id>-report.html).", valueName: "file")) var out: String?
-    @Option(help: "Prompts in the attention explorer (0: none, so the model is not loaded for it).") var prompts = 3
+    @Option(help: "Prompts in the attention explorer (0: no explorer).") var prompts = 3
     @Option(name: .customLong("max-tokens"), help: "Tokens of each explorer prompt kept (longer prompts are cut).")
     var maxTokens = 32
     @Flag(name: .customLong("no-sinks"), help: "Do not compute a sink analysis for runs that have none stored.") var noSinks = false
