@@ -170,14 +170,17 @@ public enum ReportHTML {
     }
 
     static func graphSection(_ data: ReportData, figures: ReportFigures) -> String {
+        // The graph shown first is the best method's by ROC AUC (the first one without AUCs).
+        let auc = { (name: String) in data.methods.first { $0.name == name }?.auc ?? -1 }
+        let shown = figures.graphs.indices.max { a, b in (auc(figures.graphs[a].method), b) < (auc(figures.graphs[b].method), a) } ?? 0
         var html = "<section id=\"graph\"><h2>Circuit graph</h2><p class=\"hint\">Drawn by Graphviz; click a head for its scores, "
         html += "role and strongest attention.</p><div class=\"tabs\" id=\"graph-tabs\">"
         for (i, graph) in figures.graphs.enumerated() {
-            html += "<button type=\"button\" data-graph=\"\(i)\"\(i == 0 ? " class=\"active\"" : "")>\(e(graph.method))</button>"
+            html += "<button type=\"button\" data-graph=\"\(i)\"\(i == shown ? " class=\"active\"" : "")>\(e(graph.method))</button>"
         }
         html += "</div>"
         for (i, graph) in figures.graphs.enumerated() {
-            html += "<figure class=\"graph-figure\" data-graph=\"\(i)\"\(i == 0 ? "" : " hidden=\"hidden\"")>" + inline(svg: graph.svg) + "</figure>"
+            html += "<figure class=\"graph-figure\" data-graph=\"\(i)\"\(i == shown ? "" : " hidden=\"hidden\"")>" + inline(svg: graph.svg) + "</figure>"
         }
         return html + "</section>"
     }

@@ -365,6 +365,8 @@ enum ReportScript {
         pre.hidden = false;
       }
       if (location.hash === '#selftest') run(selfTest, 'selftest');
+      // report.html#a3.6 opens that head's panel: a link to a head in an issue or a notebook.
+      if (/^#a\d+\.\d+$/.test(location.hash) && headIndex(location.hash.slice(1)) >= 0) run(function () { openPanel(location.hash.slice(1)); }, 'link');
     })();
 
     """#
