@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import XCTest
+@testable import MechanicCircuits
 @testable import MechanicExport
 
 /// The report page on hand-made data: well-formed, deterministic, its blob safe and complete,
@@ -13,7 +14,7 @@ final class ReportHTMLTests: XCTestCase {
     static func fixture() -> (ReportData, ReportFigures) {
         let run = ReportData.Run(id: 7, command: "discover", arguments: ["discover", "--count", "4"], status: "completed",
                                  version: "test", seed: 0, modelPath: "/models/tiny")
-        let task = ReportData.Task(name: "ioi", metric: "logit-diff", positives: 4, negatives: 4, droppedPositives: 1,
+        let task = ReportData.TaskSummary(name: "ioi", metric: "logit-diff", positives: 4, negatives: 4, droppedPositives: 1,
                                    groundTruth: ["a0.1", "a1.0"],
                                    prompts: [ReportData.Prompt(text: "A </script><b>bold</b> & \"quoted\" ]]> prompt", answer: " Mary",
                                                                corrupted: "B prompt")])
@@ -138,5 +139,23 @@ final class ReportHTMLTests: XCTestCase {
         let ok = parser.parse()
         XCTAssertTrue(ok, "not well-formed: \(parser.parserError.map { "\($0)" } ?? "?") at line \(parser.lineNumber), column \(parser.columnNumber)",
                       file: file, line: line)
+    }
+}
+
+/// The data built from a discovery report: scores laid out layer-major, ROC curves and circuits.
+final class ReportDataTests: XCTestCase {
+    func testMethodsLayOutScoresLayerMajorWithROCAndCircuit() {
+        let heads = [HeadID(layer: 1, head: 1), HeadID(layer: 0, head: 0), HeadID(layer: 0, head: 1), HeadID(layer: 1, head: 0)]
+        let scores = HeadScores(method: "m", heads: heads, scores: [0.4, 0.1, .nan, 0.9], seconds: 1.23456)
+        let report = DiscoveryReport(task: "ioi", metric: .logitDifference, positives: 2, negatives: 2,
+                                     groundTruth: [HeadID(layer: 1, head: 0)], methods: [DiscoveryReport.MethodResult(scores: scores, auc: 1)])
+        let method = ReportData.methods(report, layers: 2, heads: 2)[0]
+        XCTAssertEqual(method.scores, [0.1, nil, 0.9, 0.4], "index layer * heads + head; NaN becomes null")
+        XCTAssertEqual(method.circuit, ["a1.0"])
+        XCTAssertEqual(method.roc.first, [0, 0])
+        XCTAssertEqual(method.roc.last, [1, 1])
+        XCTAssertEqual(method.roc[1], [0, 1], "the ground-truth head scores highest")
+        XCTAssertEqual(method.seconds, 1.2346)
+        XCTAssertEqual(ReportData.task(report, prompts: []).groundTruth, ["a1.0"])
     }
 }

@@ -7,8 +7,8 @@ extension ReportData {
     /// The task section of a discovery report, with the first prompts as text.
     ///
     /// - Parameter answerText: the text of an answer token, to show beside each prompt.
-    public static func task(_ report: DiscoveryReport, prompts: [TaskPrompt], answerText: ((Int) -> String)? = nil) -> Task {
-        Task(name: report.task, metric: report.metric.rawValue, positives: report.positives, negatives: report.negatives,
+    public static func task(_ report: DiscoveryReport, prompts: [TaskPrompt], answerText: ((Int) -> String)? = nil) -> TaskSummary {
+        TaskSummary(name: report.task, metric: report.metric.rawValue, positives: report.positives, negatives: report.negatives,
              droppedPositives: report.droppedPositives, groundTruth: (report.groundTruth ?? []).sorted().map(\.description),
              prompts: prompts.prefix(promptLimit).map { prompt in
                  Prompt(text: prompt.text, answer: answerText.flatMap { text in prompt.answers.first.map(text) },

@@ -58,7 +58,7 @@ public struct ReportData: Codable, Equatable, Sendable {
     }
 
     /// The run's task: its size, metric, ground truth and the first prompts.
-    public struct Task: Codable, Equatable, Sendable {
+    public struct TaskSummary: Codable, Equatable, Sendable {
         public var name: String
         public var metric: String
         public var positives: Int
@@ -230,7 +230,7 @@ public struct ReportData: Codable, Equatable, Sendable {
 
     public var run: Run
     public var model: Model?
-    public var task: Task?
+    public var task: TaskSummary?
     public var methods: [Method]
     /// Roles and head-type scores by head name.
     public var heads: [String: HeadInfo]
@@ -245,7 +245,7 @@ public struct ReportData: Codable, Equatable, Sendable {
     /// Prompts listed in the task section.
     public static let promptLimit = 20
 
-    public init(run: Run, model: Model? = nil, task: Task? = nil, methods: [Method] = [], heads: [String: HeadInfo] = [:],
+    public init(run: Run, model: Model? = nil, task: TaskSummary? = nil, methods: [Method] = [], heads: [String: HeadInfo] = [:],
                 explorer: [ExplorerPrompt] = [], topAttention: [String: [AttentionLink]] = [:], edges: Edges? = nil,
                 sinks: Sinks? = nil, notes: [String] = []) {
         self.run = run

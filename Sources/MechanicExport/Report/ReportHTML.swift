@@ -118,7 +118,7 @@ public enum ReportHTML {
         return html + "</section>"
     }
 
-    static func taskSection(_ task: ReportData.Task) -> String {
+    static func taskSection(_ task: ReportData.TaskSummary) -> String {
         var html = "<section id=\"task\"><h2>Task: \(e(task.name))</h2><p>"
         html += "\(task.positives) prompts the model gets right (\(task.droppedPositives) dropped as wrong), \(task.negatives) it cannot; "
         html += "metric: \(e(task.metric)). "
