@@ -180,6 +180,9 @@ struct ReportBuilder {
             data.sinks = ReportData.sinks(analysis, source: source)
             figures.sinks = [("First-token mass per head", SinkReportSVG.firstTokenMass(analysis)),
                              ("Hidden sinks per head", SinkReportSVG.hiddenSinks(analysis))]
+            figures.sinks += SinkReportSVG.patternHeads(analysis).compactMap { head in
+                SinkReportSVG.pattern(analysis, head: head).map { ("Attention pattern of \(head) on the example prompt", $0) }
+            }
         }
         return (data, figures)
     }

@@ -55,6 +55,16 @@ final class ReportBrowserTests: XCTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The page's self-test result, from Chromium's dump of `url#selftest`.
+    func selfTest(_ chromium: String, _ page: URL) throws -> [String: Any] {
+        let dom = try browse(chromium, ["--dump-dom"], url: page.absoluteString + "#selftest")
+        let text = try XCTUnwrap(dom.components(separatedBy: "<pre id=\"selftest\">").dropFirst().first?.components(separatedBy: "</pre>").first,
+                                 "no self-test in the dumped page (\(dom.count) characters)")
+        let json = text.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
+            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "self-test output: \(text)")
+    }
+
     func testTheReportRendersAndRespondsInHeadlessChromium() throws {
         let chromium = try Self.chromium()
         let db = dir.appendingPathComponent("results.sqlite").path
@@ -62,12 +72,7 @@ final class ReportBrowserTests: XCTestCase {
         let discover = try ReportCommandTests.discover(db: db, report: report.path)
         XCTAssertEqual(discover.status, 0, discover.stderr)
 
-        let dom = try browse(chromium, ["--dump-dom"], url: report.absoluteString + "#selftest")
-        let text = try XCTUnwrap(dom.components(separatedBy: "<pre id=\"selftest\">").dropFirst().first?.components(separatedBy: "</pre>").first,
-                                 "no self-test in the dumped page (\(dom.count) characters)")
-        let json = text.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
-            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
-        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "self-test output: \(text)")
+        let result = try selfTest(chromium, report)
         XCTAssertEqual(result["errors"] as? [String], [], "script errors")
         XCTAssertEqual(result["graphNodes"] as? Int, 9, "three heads in each of the three methods' graphs")
         XCTAssertEqual(result["panelOpened"] as? Bool, true, "clicking a graph node opens the head panel")
@@ -87,5 +92,32 @@ final class ReportBrowserTests: XCTestCase {
         let png = try Data(contentsOf: screenshot)
         XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot")
         XCTAssertGreaterThan(png.count, 20_000, "the screenshot shows a rendered page, not a blank one")
+    }
+
+    /// The pages of an edge-level run and of a sink run load without script errors, the edge
+    /// run's curve is drawn and its MIB-named graph nodes (a3.h6) open the head panel.
+    func testEdgeAndSinkReportsRenderInHeadlessChromium() throws {
+        let chromium = try Self.chromium()
+        let db = dir.appendingPathComponent("results.sqlite").path
+        let model = StoreWorkflowTests.model
+        let edges = try runMechanic(["discover", "--level", "edges", "--model", model, "--count", "40", "--patching-prompts", "4",
+                                     "--methods", "eap", "--db", db, "--report", dir.appendingPathComponent("edges.html").path])
+        XCTAssertEqual(edges.status, 0, edges.stderr)
+        let sinks = try runMechanic(["sinks", "--model", model, "--task", "ioi", "--count", "8", "--bos", "with",
+                                     "--out", dir.appendingPathComponent("sinks").path, "--db", db])
+        XCTAssertEqual(sinks.status, 0, sinks.stderr)
+        let page = try runMechanic(["report", "2", "--db", db, "--out", dir.appendingPathComponent("sinks.html").path])
+        XCTAssertEqual(page.status, 0, page.stderr)
+
+        let edge = try selfTest(chromium, dir.appendingPathComponent("edges.html"))
+        XCTAssertEqual(edge["errors"] as? [String], [], "script errors")
+        XCTAssertEqual(edge["faithfulnessCurves"] as? Int, 1)
+        XCTAssertGreaterThan(edge["graphNodes"] as? Int ?? 0, 0)
+        XCTAssertEqual(edge["panelOpened"] as? Bool, true)
+        XCTAssertEqual(edge["explorerCells"] as? Int, edge["explorerExpected"] as? Int)
+
+        let sink = try selfTest(chromium, dir.appendingPathComponent("sinks.html"))
+        XCTAssertEqual(sink["errors"] as? [String], [], "script errors")
+        XCTAssertEqual(sink["explorerCells"] as? Int, 0, "a sink run records no task prompts to explore")
     }
 }

@@ -217,7 +217,8 @@ public enum ReportHTML {
         html += " (\(sinks.prompts) prompts; a later position counts as a hidden sink only when at least \(sinks.minimumObservers) "
         html += "queries see it).</p>"
         for figure in figures.sinks {
-            html += "<figure class=\"sink-figure\"><figcaption>\(e(figure.title))</figcaption>" + inline(svg: figure.svg) + "</figure>"
+            // The SVG carries its own title; the figure's is for screen readers.
+            html += "<figure class=\"sink-figure\" aria-label=\"\(e(figure.title))\">" + inline(svg: figure.svg) + "</figure>"
         }
         html += "<table id=\"sinks-table\" class=\"sortable\"><thead><tr><th data-type=\"text\">head</th><th data-type=\"text\">BOS</th>"
         html += "<th data-type=\"number\">first-token mass</th><th data-type=\"number\">first-token sink rate</th>"
