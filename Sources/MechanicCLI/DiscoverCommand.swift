@@ -230,7 +230,7 @@ struct DiscoverCommand: ParsableCommand {
             // A resumed run reports every method it has, not only those run now.
             if !skipping.isEmpty { report = try recorded.store.report(run: recorded.id) }
             printError("recorded as run \(recorded.id) in \(recorded.store.path) "
-                       + "(mechanic db show \(recorded.id); mechanic export \(recorded.id) --format svg)")
+                       + "(mechanic db show \(recorded.id); mechanic export \(recorded.id) --format svg; mechanic report \(recorded.id))")
         }
         if let diagram { try draw(report, to: diagram, modelPath: folder.path) }
         if let recorded { try writeReport(recorded, folder: folder, model: loaded, tokenizer: tokenizer) }
