@@ -67,10 +67,12 @@ struct ReportBuilder {
             figures.graphs = try graphs(heads, modelPath: info.modelPath)
         }
         if let edges {
-            if heads == nil {
-                let summary = DiscoveryReport(task: edges.task, metric: edges.metric, positives: prompts.count, negatives: 0,
-                                              groundTruth: edges.groundTruth, methods: [])
-                data.task = ReportData.task(summary, prompts: prompts, answerText: answerText)
+            // Edge runs record their task but no head-level methods: their heads are scored from the edges.
+            let derived = ReportData.headLevel(edges, positives: prompts.count)
+            if data.task == nil { data.task = ReportData.task(derived, prompts: prompts, answerText: answerText) }
+            if data.methods.isEmpty, let shape = data.model {
+                data.methods = ReportData.methods(derived, layers: shape.layers, heads: shape.heads)
+                data.headScoresFromEdges = true
             }
             data.edges = ReportData.edges(edges)
             if figures.graphs.isEmpty { figures.graphs = try graphs(edges) }

@@ -112,6 +112,8 @@ final class ReportBrowserTests: XCTestCase {
         let edge = try selfTest(chromium, dir.appendingPathComponent("edges.html"))
         XCTAssertEqual(edge["errors"] as? [String], [], "script errors")
         XCTAssertEqual(edge["faithfulnessCurves"] as? Int, 1)
+        XCTAssertEqual(edge["rocCurves"] as? Int, 1, "the edge-derived head scores' ROC curve")
+        XCTAssertEqual(edge["heatmapCells"] as? Int, 32)
         XCTAssertGreaterThan(edge["graphNodes"] as? Int ?? 0, 0)
         XCTAssertEqual(edge["panelOpened"] as? Bool, true)
         XCTAssertEqual(edge["explorerCells"] as? Int, edge["explorerExpected"] as? Int)

@@ -92,7 +92,8 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertTrue(XMLParser(data: Data(html.utf8)).parse())
         for id in ["edges", "edges-table", "faithfulness-chart", "graph", "explorer"] { XCTAssertTrue(html.contains("id=\"\(id)\""), "no #\(id)") }
         XCTAssertFalse(html.contains("id=\"sinks\""), "--no-sinks computes none")
-        XCTAssertFalse(html.contains("id=\"methods-table\""), "an edge-level run has no head-level methods")
+        XCTAssertTrue(html.contains("<tr data-method=\"eap\">"), "an edge-level run's heads are scored from its edges")
+        XCTAssertTrue(html.contains("a head's score is the total |score| of the edges"))
         XCTAssertTrue(html.contains("\"cpr\":"), "the blob holds CPR")
     }
 

@@ -60,6 +60,23 @@ extension ReportData {
         return info
     }
 
+    /// An edge-level run seen at the level of heads: each method's edge-derived head scores
+    /// (``ScoredGraph/nodeScores()``) with their AUC, and precision and recall of the top
+    /// |ground truth| heads, so edge runs get the same table, ROC curves and heat maps.
+    public static func headLevel(_ report: EdgeDiscoveryReport, positives: Int) -> DiscoveryReport {
+        let truth = Set(report.groundTruth ?? [])
+        return DiscoveryReport(task: report.task, metric: report.metric, positives: positives, negatives: 0,
+                               groundTruth: report.groundTruth, methods: report.methods.map { m in
+                                   let scores = report.scored(m).nodeScores()
+                                   var result = DiscoveryReport.MethodResult(scores: scores, auc: m.nodeAUC)
+                                   if !truth.isEmpty {
+                                       let top = CircuitEvaluation.topHeads(scores: scores.scores, heads: scores.heads, k: truth.count)
+                                       result.match = CircuitEvaluation.match(predicted: Set(top), truth: truth)
+                                   }
+                                   return result
+                               })
+    }
+
     /// The edge-level section: each method's runtime, node AUC and faithfulness curve with CPR and CMD.
     public static func edges(_ report: EdgeDiscoveryReport) -> Edges {
         Edges(ablation: report.ablation.rawValue, prompts: report.prompts, edgeCount: report.graph.edges.count,

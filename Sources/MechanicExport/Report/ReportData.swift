@@ -232,6 +232,9 @@ public struct ReportData: Codable, Equatable, Sendable {
     public var model: Model?
     public var task: TaskSummary?
     public var methods: [Method]
+    /// Whether ``methods`` holds head scores derived from an edge-level run's edge scores
+    /// (``ReportData/headLevel(_:positives:)``) rather than head-level methods.
+    public var headScoresFromEdges: Bool
     /// Roles and head-type scores by head name.
     public var heads: [String: HeadInfo]
     public var explorer: [ExplorerPrompt]
@@ -245,13 +248,15 @@ public struct ReportData: Codable, Equatable, Sendable {
     /// Prompts listed in the task section.
     public static let promptLimit = 20
 
-    public init(run: Run, model: Model? = nil, task: TaskSummary? = nil, methods: [Method] = [], heads: [String: HeadInfo] = [:],
+    public init(run: Run, model: Model? = nil, task: TaskSummary? = nil, methods: [Method] = [], headScoresFromEdges: Bool = false,
+                heads: [String: HeadInfo] = [:],
                 explorer: [ExplorerPrompt] = [], topAttention: [String: [AttentionLink]] = [:], edges: Edges? = nil,
                 sinks: Sinks? = nil, notes: [String] = []) {
         self.run = run
         self.model = model
         self.task = task
         self.methods = methods
+        self.headScoresFromEdges = headScoresFromEdges
         self.heads = heads
         self.explorer = explorer
         self.topAttention = topAttention

@@ -145,6 +145,10 @@ public enum ReportHTML {
         var html = "<section id=\"methods\"><h2>Methods</h2>"
         html += "<p class=\"hint\">ROC AUC of each method's head scores against the ground truth; precision, recall and F1 of its "
         html += "top-|ground truth| heads; faithfulness: share of the metric those heads keep alone (mean ablation of the rest). "
+        if data.headScoresFromEdges {
+            html += "This is an edge-level run: a head's score is the total |score| of the edges it sends and receives, "
+            html += "comparable with head-level methods by rank, not by scale. "
+        }
         html += "Click a column to sort.</p>"
         html += "<table id=\"methods-table\" class=\"sortable\"><thead><tr>"
         html += columns.map { "<th data-type=\"\($0.1)\">\(e($0.0))</th>" }.joined()
