@@ -17,7 +17,8 @@ struct ReportCommand: ParsableCommand {
         an attention explorer: the run's first --prompts prompts, run again through the run's \
         model, where hovering a token shows, for every head, where that token attends (from) or \
         what attends to it (to). Runs of discover --level edges add the faithfulness curves with \
-        CPR and CMD. A sink analysis recorded with the run (mechanic sinks) is shown as heat maps \
+        CPR and CMD, and score heads by the total |score| of their edges for the tables, ROC \
+        curves and heat maps. A sink analysis recorded with the run (mechanic sinks) is shown as heat maps \
         and a per-head table; for other runs one is computed on the run's prompts (--no-sinks \
         skips it).
 
