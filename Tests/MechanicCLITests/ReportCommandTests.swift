@@ -77,9 +77,45 @@ final class ReportCommandTests: XCTestCase {
             XCTAssertTrue(patterns.allSatisfy { $0.count == tokens.count * (tokens.count + 1) / 2 })
             XCTAssertEqual(tokens.first, "<|endoftext|>")
         }
+        // The page's structure (elements with their ids and classes, outside SVG figures and data rows), frozen.
+        let snapshot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots/report-outline-ioi.txt")
+        if ProcessInfo.processInfo.environment["MECHANIC_UPDATE_SNAPSHOTS"] == "1" {
+            try Data(Self.outline(a).utf8).write(to: snapshot)
+        } else {
+            XCTAssertEqual(Self.outline(a), try String(contentsOf: snapshot, encoding: .utf8),
+                           "the report's structure changed; re-record with MECHANIC_UPDATE_SNAPSHOTS=1 if intended")
+        }
+
         let task = try XCTUnwrap(data["task"] as? [String: Any])
         XCTAssertEqual(task["groundTruth"] as? [String], ["a0.5", "a3.0", "a3.6"])
         XCTAssertEqual((data["sinks"] as? [String: Any])?["source"] as? String, "computed")
+    }
+
+    /// The skeleton of a page: one line per element with its id and class, indented by depth,
+    /// leaving out SVG content and the rows, cells and items that repeat with the data.
+    static func outline(_ page: Data) -> String {
+        final class Outline: NSObject, XMLParserDelegate {
+            var lines: [String] = []
+            var depth = 0, svg = 0
+            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                        attributes: [String: String] = [:]) {
+                defer { depth += 1 }
+                if name == "svg" { svg += 1 }
+                if svg > 1 || (svg == 1 && name != "svg") { return }
+                if attributes["id"] == nil && ["tr", "td", "li", "dt", "dd", "span", "br", "button", "code"].contains(name) { return }
+                lines.append(String(repeating: "  ", count: depth) + name + (attributes["id"].map { "#" + $0 } ?? "")
+                             + (attributes["class"].map { "." + $0.replacingOccurrences(of: " ", with: ".") } ?? ""))
+            }
+            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+                depth -= 1
+                if name == "svg" { svg -= 1 }
+            }
+        }
+        let delegate = Outline()
+        let parser = XMLParser(data: page)
+        parser.delegate = delegate
+        _ = parser.parse()
+        return delegate.lines.joined(separator: "\n") + "\n"
     }
 
     func testReportOfAnEdgeLevelRunShowsTheFaithfulnessCurves() throws {
