@@ -40,8 +40,9 @@ extension DiscoverCommand {
         let report = try recorded.map { try $0.finishing(work) } ?? work()
         if let recorded {
             printError("recorded as run \(recorded.id) in \(recorded.store.path) (mechanic evaluate \(recorded.id); "
-                       + "mechanic export \(recorded.id) --level edges --format svg)")
+                       + "mechanic export \(recorded.id) --level edges --format svg; mechanic report \(recorded.id))")
         }
+        if let recorded { try writeReport(recorded, folder: folder, model: model, tokenizer: tokenizer) }
         if let mibOut { try Self.writeMIBFiles(report, folder: mibOut, dModel: model.config.dModel, quiet: json) }
         if json { return try printJSON(report) }
         Self.printEdgeMethods(report)

@@ -42,6 +42,7 @@ struct DiscoverCommand: ParsableCommand {
               --ground-truth ../shared/reference/published-circuits.json#gpt2-small/ioi --json
           mechanic discover --task my-prompts.jsonl --methods sae,patching
           mechanic discover --level edges --task ioi --methods eap,eap-ig --ig-steps 5 --json
+          mechanic discover --count 60 --report ioi.html     # then open ioi.html in a browser
         """
     )
 
@@ -96,6 +97,8 @@ struct DiscoverCommand: ParsableCommand {
     var diagram: String?
     @Option(name: .customLong("diagram-method"), help: "Method whose circuit --diagram draws (default: the first method).")
     var diagramMethod: String?
+    @Option(help: ArgumentHelp("Also write the run's interactive HTML report (mechanic report) to this file.", valueName: "file"))
+    var report: String?
     @Option(help: ArgumentHelp("Continue a stored run that was interrupted: run only the methods it lacks.", valueName: "run"))
     var resume: Int64?
     @OptionGroup var store: StoreOptions
@@ -144,6 +147,8 @@ struct DiscoverCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if report != nil && store.noDB { throw ValidationError("--report draws the stored run; drop --no-db.") }
+        if let report { try ReportBuilder.checkWritable(report) }
         if level == .edges {
             _ = try parsedEdgeMethods()
             try OptionLimits.check(igSteps, 1...OptionLimits.igSteps, "--ig-steps", because: "each step is a forward and a backward pass (MIB uses 5 to 30)")
@@ -225,11 +230,21 @@ struct DiscoverCommand: ParsableCommand {
             // A resumed run reports every method it has, not only those run now.
             if !skipping.isEmpty { report = try recorded.store.report(run: recorded.id) }
             printError("recorded as run \(recorded.id) in \(recorded.store.path) "
-                       + "(mechanic db show \(recorded.id); mechanic export \(recorded.id) --format svg)")
+                       + "(mechanic db show \(recorded.id); mechanic export \(recorded.id) --format svg; mechanic report \(recorded.id))")
         }
         if let diagram { try draw(report, to: diagram, modelPath: folder.path) }
+        if let recorded { try writeReport(recorded, folder: folder, model: loaded, tokenizer: tokenizer) }
         if json { return try printJSON(report) }
         Self.printMethods(report)
+    }
+
+    /// Writes `--report`: the page `mechanic report` makes of the run just recorded, with the model in memory.
+    func writeReport(_ recorded: RecordedRun, folder: URL, model: Transformer, tokenizer: any Tokenizer) throws {
+        guard let report else { return }
+        var builder = ReportBuilder(store: recorded.store, run: recorded.id, weights: weights)
+        builder.loaded = ReportBuilder.LoadedModel(folder: folder, model: model, tokenizer: tokenizer)
+        try OutputFile.write(Data(try builder.html().utf8), to: report)
+        if !json { printError("report → \(report)") }
     }
 
     /// Writes `--diagram`: the chosen method's top-|ground truth| heads (10 without one).

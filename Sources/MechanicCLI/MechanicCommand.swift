@@ -20,7 +20,7 @@ struct MechanicCommand: ParsableCommand {
           mechanic run --model ~/models/gpt2 --top-k 5 "The war lasted from the year 1732 to the year 17"
           mechanic bench
         """,
-        subcommands: [DiscoverCommand.self, EvaluateCommand.self, SweepCommand.self, ExportCommand.self, DBCommand.self, SinksCommand.self, SAECommand.self, TasksCommand.self, RunCommand.self, InspectCommand.self, TokenizeCommand.self, TrainCommand.self, CardCommand.self, ResultsCommand.self, BenchCommand.self]
+        subcommands: [DiscoverCommand.self, EvaluateCommand.self, SweepCommand.self, ExportCommand.self, ReportCommand.self, DBCommand.self, SinksCommand.self, SAECommand.self, TasksCommand.self, RunCommand.self, InspectCommand.self, TokenizeCommand.self, TrainCommand.self, CardCommand.self, ResultsCommand.self, BenchCommand.self]
     )
 
     /// ArgumentParser's `main`, with standard output checked at the end (help text included):

@@ -61,6 +61,24 @@ extension ResultStore {
         }
     }
 
+    /// The attention-sink analyses recorded in a run, oldest first, as ``record(sinks:run:)`` stored them.
+    ///
+    /// - Throws: ``StoreError/noSuchRun(_:)``, or ``StoreError/invalidData(path:detail:)`` for a
+    ///   report that no longer decodes.
+    public func sinkAnalyses(run: Int64) throws(StoreError) -> [SinkAnalysis] {
+        let rows: [SinkAnalysisRow] = try read { db in
+            guard try RunRecord.exists(db, key: run) else { throw StoreError.noSuchRun(run) }
+            return try SinkAnalysisRow.filter(Column("run_id") == run).order(Column("id")).fetchAll(db)
+        }
+        return try rows.map { row throws(StoreError) in
+            do {
+                return try Self.jsonDecoder.decode(SinkAnalysis.self, from: Data(row.report.utf8))
+            } catch {
+                throw .invalidData(path: path, detail: "run \(run): sink analysis \(row.id ?? 0) does not decode: \(error)")
+            }
+        }
+    }
+
     /// Deterministic JSON for blobs, NaN and infinities written as strings so nothing is lost.
     static var jsonEncoder: JSONEncoder {
         let encoder = JSONEncoder()

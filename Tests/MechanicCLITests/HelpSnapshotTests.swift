@@ -6,7 +6,7 @@ import XCTest
 final class HelpSnapshotTests: XCTestCase {
     static let commands: [[String]] = [
         [], ["discover"], ["evaluate"], ["export"], ["db"], ["db", "runs"], ["db", "show"], ["db", "query"], ["sweep"], ["sae"], ["sae", "train"], ["sae", "capture"],
-        ["sinks"], ["tasks"], ["tasks", "list"], ["tasks", "show"], ["tasks", "make"], ["run"], ["inspect"], ["tokenize"],
+        ["report"], ["sinks"], ["tasks"], ["tasks", "list"], ["tasks", "show"], ["tasks", "make"], ["run"], ["inspect"], ["tokenize"],
         ["train"], ["card"], ["results"], ["bench"], ["bench", "forward"], ["bench", "training"], ["bench", "circuits"], ["bench", "edges"],
     ]
 
