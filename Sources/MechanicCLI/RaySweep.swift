@@ -32,12 +32,22 @@ enum RaySweep {
         process.arguments = ["python3", driver, "--address", address, "--jobs", file.path, "--mechanic", mechanic]
         let output = Pipe()
         process.standardOutput = output
-        if quiet { process.standardError = FileHandle(forWritingAtPath: "/dev/null") }
+        // Quiet (--json) runs keep the driver's messages in a file, so a failure can point at them.
+        let driverLog = root.appendingPathComponent("ray-driver.log")
+        if quiet {
+            FileManager.default.createFile(atPath: driverLog.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: driverLog)
+        }
         do { try process.run() } catch { throw CLIError("cannot start python3 for the Ray driver: \(error.localizedDescription)") }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CLIError("the Ray driver failed (exit \(process.terminationStatus)); is ray installed (pip install ray) and the cluster at \(address) up?")
+            var why = "the Ray driver failed (exit \(process.terminationStatus)); is ray installed (pip install ray) and the cluster at \(address) up?"
+            if quiet, let text = try? String(contentsOf: driverLog, encoding: .utf8),
+               let last = text.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                why += " Its last message: \(last.prefix(300)) (all of it in \(driverLog.path))"
+            }
+            throw CLIError(why)
         }
         var reports: [String: Report] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
