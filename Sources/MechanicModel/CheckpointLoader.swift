@@ -51,6 +51,10 @@ public enum CheckpointLoader {
     ///   file (truncated, bad header, bad offsets…).
     public static func load(folder: URL, allowNonFiniteWeights: Bool = false, allowUnusedTensors: Bool = false) throws -> Transformer {
         let config = try loadConfig(folder: folder)
+        // The weights are held as F32 whatever the file's type.
+        try MemoryBudget.check(MemoryBudget.floats(config.parameterCount),
+                               for: "loading \(folder.lastPathComponent) (\(config.parameterCount) parameters as F32)",
+                               advice: "use a machine with more memory, or a smaller model")
         guard let family = ModelFamilies.family(modelType: config.modelType) else {
             throw ModelError.invalidConfig(file: folder.path, reason: "model_type \(config.modelType) has no family")
         }

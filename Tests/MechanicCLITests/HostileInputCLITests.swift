@@ -57,6 +57,17 @@ final class HostileInputCLITests: XCTestCase {
         XCTAssertEqual(inspect.status, 0, inspect.stderr)
     }
 
+    /// A model that does not fit in the memory there is (here a limit set by the user) is refused
+    /// before loading, with its size, instead of being killed by the OOM killer.
+    func testAModelLargerThanTheMemoryLeftIsRefusedWithItsSize() throws {
+        let folder = CLITests.repository.appendingPathComponent("Tests/Fixtures/models/tiny-f32").path
+        let arguments = ["run", "--model", folder, "the cat"]
+        let result = try runMechanic(arguments, environment: ["MECHANIC_MEMORY_LIMIT": "1K"])
+        expectFailure(result, "needs about", arguments)
+        XCTAssertTrue(result.stderr.contains("1.0 KB is available"), result.stderr)
+        XCTAssertEqual(try runMechanic(arguments, environment: ["MECHANIC_MEMORY_LIMIT": "1G"]).status, 0)
+    }
+
     func testNumbersOutOfRangeOrNonFiniteAreRefusedBeforeAnyWork() throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let cases: [([String], String)] = [

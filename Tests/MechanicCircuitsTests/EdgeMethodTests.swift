@@ -253,6 +253,21 @@ final class EdgeMethodTests: XCTestCase {
                                                      method: .integratedGradients(steps: 5), ablation: .mean))
     }
 
+    /// Edge methods size their buffers before starting and refuse what the memory left cannot hold.
+    func testEdgeMethodsRefuseWorkThatDoesNotFitInMemory() throws {
+        let (_, model) = try models([])[0]
+        setenv(MemoryBudget.limitVariable, "4K", 1)
+        defer { unsetenv(MemoryBudget.limitVariable) }
+        XCTAssertThrowsError(try EdgeAttribution.run(model: model, prompts: prompts(seed: 1), metric: .logitDifference)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("eap on 3 prompts × 7 positions needs about"), "\(error)")
+        }
+        XCTAssertThrowsError(try EdgePatching.run(model: model, prompts: prompts(seed: 1), metric: .logitDifference)) { error in
+            XCTAssertTrue("\(error)".contains("--patching-prompts"), "\(error)")
+        }
+        setenv(MemoryBudget.limitVariable, "1G", 1)
+        XCTAssertNoThrow(try EdgeAttribution.run(model: model, prompts: prompts(seed: 1), metric: .logitDifference))
+    }
+
     /// The curve's ends are f(∅-side) = 0-anchored and f(100%) = 1, and node scores follow the edges.
     func testFaithfulnessCurveReachesOneAtTheFullGraph() throws {
         let (_, model) = try models([])[0]

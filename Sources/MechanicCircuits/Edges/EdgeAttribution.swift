@@ -69,6 +69,10 @@ public enum EdgeAttribution {
         let math = try ReceiverMath(model: model)
         let graph = ComputationalGraph(config: model.config)
         let batch = TokenBatch(rows: prompts.map(\.tokens))
+        // Clean, replacement and difference outputs, the receivers' gradients (and a mapped copy with post-norms).
+        let s = graph.senders.count
+        try EdgeMemory.check(method.name, model: model, batch: batch,
+                             blocks: [s, s, s, graph.receivers.count] + (math.postNorm == nil ? [] : [s]))
         let clean = try SenderOutputs.run(model: model, graph: graph, batch: batch)
         let replacement = try ablation.source(model: model, graph: graph, prompts: prompts, clean: clean)
         var difference = replacement.minus(clean)                          // [senders, rows, dModel]
@@ -83,7 +87,7 @@ public enum EdgeAttribution {
         let objective = AttributionPatching.objective(batch, prompts: prompts, metric: metric)
         let runs = try gradientRuns(method, model: model, prompts: prompts, batch: batch, ablation: ablation, clean: clean,
                                     replacement: replacement)
-        let (s, rcount, n) = (graph.senders.count, graph.receivers.count, rows * d)
+        let (rcount, n) = (graph.receivers.count, rows * d)
         let alpha = 1 / Float(prompts.count * runs.count)
         var pairs = [Float](repeating: 0, count: s * rcount)                // [senders, receivers]
         // pairs += alpha · differences · gradientsᵀ: one product for all sender-receiver pairs.

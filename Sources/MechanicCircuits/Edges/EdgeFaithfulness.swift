@@ -59,6 +59,8 @@ public enum EdgeFaithfulness {
             graph = ComputationalGraph(config: model.config)
             self.prompts = prompts
             batch = TokenBatch(rows: prompts.map(\.tokens))
+            try EdgeMemory.check("edge faithfulness", model: model, batch: batch,
+                                 blocks: [3 * graph.senders.count, model.config.layers])
             let residuals = (0..<model.config.layers).map { HookName.residPre($0) }
             let cache = try model.run(batch, logits: .none, capture: CaptureSpec(names: SenderOutputs.hooks(model.config) + residuals)).cache
             clean = SenderOutputs(model: model, graph: graph, cache: cache)

@@ -29,6 +29,11 @@ public enum EdgePatching {
         let graph = ComputationalGraph(config: c)
         let batch = TokenBatch(rows: prompts.map(\.tokens))
         let n = prompts.count, t = batch.positions, d = c.dModel
+        // Clean outputs and differences, the clean run's residuals; per stacked chunk its inputs,
+        // resumed residual and the forward's working buffers (about 6 of [rows, dModel] plus the scores).
+        let stacked = max(1, maxRows / n) * n
+        try EdgeMemory.check("edge-patching", model: model, batch: batch, blocks: [2 * graph.senders.count, 2 * c.layers + 1],
+                             extraBytes: MemoryBudget.sum(MemoryBudget.floats(8, stacked, t, d), MemoryBudget.floats(stacked, c.heads, t, t)))
         let residualHooks = (0..<c.layers).map { HookName.residPre($0) } + (c.attentionOnly || c.parallelBlocks ? [] : (0..<c.layers).map { HookName.residMid($0) }) + [HookName.residPost(c.layers - 1)]
         let vocabulary = ActivationPatching.metricVocabulary(prompts, metric: metric)
         let cleanRun = try model.run(batch, logits: .last, vocabulary: vocabulary,
