@@ -47,6 +47,9 @@ struct SinksCommand: ParsableCommand {
     @Option(name: .customLong("min-observers"),
             help: "Queries that must see a later position for it to count as a hidden sink (1: the bare ACT rule).")
     var minObservers = 8
+    @Option(name: .customLong("min-lift"),
+            help: "How many times its score under uniform attention a later position needs to count as a hidden sink (0: no baseline).")
+    var minLift = 3.0
 
     @Option(name: .customLong("batch-size"), help: "Prompts per forward pass (lower it for long prompts).")
     var batchSize = 8
@@ -68,6 +71,7 @@ struct SinksCommand: ParsableCommand {
         }
         try OptionLimits.check(count, 1...OptionLimits.prompts, "--count")
         try OptionLimits.check(minObservers, 1...1_000_000, "--min-observers")
+        guard minLift.isFinite, (0...1_000).contains(minLift) else { throw ValidationError("--min-lift must be a number from 0 to 1,000.") }
     }
 
     func run() throws {
@@ -86,7 +90,8 @@ struct SinksCommand: ParsableCommand {
         }
         let recorded = try store.open().map { try RecordedRun.begin(store: $0, command: "sinks", seed: seed, model: model.folder) }
         let bar = ProgressBox(ProgressBar(total: 1, label: "sinks"))
-        let options = SinkOptions(thresholds: SinkThresholds(firstToken: firstToken, hiddenSink: hidden, minimumObservers: minObservers), prependBOS: bos,
+        let options = SinkOptions(thresholds: SinkThresholds(firstToken: firstToken, hiddenSink: hidden, minimumObservers: minObservers,
+                                                                     minimumLift: minLift), prependBOS: bos,
                                   batchSize: batchSize, progress: { done, total in bar.update(done, total) })
         let folder = URL(fileURLWithPath: (out as NSString).expandingTildeInPath)
         let work = {

@@ -25,7 +25,8 @@ public enum SinkReportMarkdown {
                 "Column-normalised score of key j in a head: α_j = Σ_i A[i,j] / (number of real queries i ≥ j). "
                     + "α₀ is the mean attention mass on the first token.",
                 "",
-                "Thresholds: first-token sink α₀ > \(f(t.firstToken)) (ε of Sink₁^ε); hidden sink α_j > \(f(t.hiddenSink)) for j ≥ 1 seen by at least \(t.minimumObservers) queries; "
+                "Thresholds: first-token sink α₀ > \(f(t.firstToken)) (ε of Sink₁^ε); hidden sink α_j > \(f(t.hiddenSink)) for j ≥ 1 seen by at least \(t.minimumObservers) queries"
+                    + (t.minimumLift > 0 ? " and at least \(SinkReportText.fixed(t.minimumLift, 1)) × its score under uniform attention; " : "; ")
                     + "massive activation |a| > \(SinkReportText.fixed(t.massiveAbsolute, 1)) and ≥ "
                     + "\(SinkReportText.fixed(t.massiveRelative, 1)) × the median |a| of its hidden state.",
                 "",
@@ -57,7 +58,8 @@ public enum SinkReportMarkdown {
             row("mean first-token mass α₀") { f($0.meanFirstTokenMass) },
             row("mean attention entropy (nats)") { f($0.meanEntropy) },
             row("first-token sink heads (rate ≥ 0.5)") { heads($0.firstTokenSinkHeads) },
-            row("heads with hidden sinks") { heads($0.hiddenSinkHeads) },
+            row("hidden-sink heads (≥ 0.5 per prompt)") { heads($0.frequentHiddenSinkHeads) },
+            row("heads with any hidden sink") { "\($0.hiddenSinkHeads.count)" },
             row("hidden sinks (prompt × head × position)") { "\($0.hiddenSinks)" },
             row("massive activations") { "\($0.massiveActivations)" },
         ])

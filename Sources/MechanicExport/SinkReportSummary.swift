@@ -18,6 +18,8 @@ struct SinkReportSummary: Codable, Equatable {
     var firstTokenSinkHeads: [String]
     /// Heads with at least one hidden sink.
     var hiddenSinkHeads: [String]
+    /// Heads with at least 0.5 hidden sinks per prompt.
+    var frequentHiddenSinkHeads: [String]
     var hiddenSinks: Int
     var massiveActivations: Int
 
@@ -32,6 +34,7 @@ struct SinkReportSummary: Codable, Equatable {
         meanEntropy = s.entropy.joined().reduce(0, +) / cells
         firstTokenSinkHeads = s.firstTokenSinkHeads(minimumRate: 0.5).map(\.description)
         hiddenSinkHeads = s.hiddenSinkHeads.map(\.description)
+        frequentHiddenSinkHeads = s.hiddenSinkHeads(minimumRate: 0.5).map(\.description)
         hiddenSinks = s.hiddenSinkTotal
         massiveActivations = s.massiveActivationTotal
     }

@@ -115,6 +115,7 @@ public struct SinkAccumulator: Sendable {
         }
         for r in 0..<b {
             let n = lengths[r]
+            let uniform = SinkAccumulator.uniformScores(length: n)
             for hi in 0..<h {
                 let slot = layer * heads + hi
                 let alpha = alphas[((r * h) + hi) * t..<((r * h) + hi) * t + n]
@@ -125,12 +126,25 @@ public struct SinkAccumulator: Sendable {
                 grow(&columnSums[slot], to: n)
                 for (j, value) in alpha.enumerated() {
                     columnSums[slot][j] += value
-                    if j > 0 && n - j >= thresholds.minimumObservers && value > thresholds.hiddenSink {
+                    if j > 0 && n - j >= thresholds.minimumObservers && value > thresholds.hiddenSink
+                        && value >= thresholds.minimumLift * uniform[j] {
                         recordHiddenSink(row: r, layer: layer, head: hi, position: j, score: value, batch: batch)
                     }
                 }
             }
         }
+    }
+
+    /// Each key's column score under uniform causal attention over `length` tokens:
+    /// `u_j = (1/(n − j)) Σ_{i=j}^{n−1} 1/(i + 1)`, the baseline of ``SinkThresholds/minimumLift``.
+    static func uniformScores(length n: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: n)
+        var tail = 0.0                                                    // Σ_{i=j}^{n−1} 1/(i+1)
+        for j in stride(from: n - 1, through: 0, by: -1) {
+            tail += 1 / Double(j + 1)
+            out[j] = tail / Double(n - j)
+        }
+        return out
     }
 
     /// Records one hidden sink.

@@ -2,7 +2,8 @@
 ///
 /// Defaults are the published ones (see `published-results.md`): a first-token sink has
 /// α₀ > 0.3 (Gu et al. 2025), a hidden sink has α_j > 0.1 for j > 0 (ACT, Yu et al. 2024) and,
-/// Mechanic's addition, at least 8 queries that can see it,
+/// Mechanic's additions, at least 8 queries that can see it and α_j at least 3 × what uniform
+/// attention would give it,
 /// a massive activation has |a| > 100 and |a| ≥ 1000 × the median |a| of its hidden state
 /// (Sun et al. 2024).
 public struct SinkThresholds: Codable, Sendable, Equatable {
@@ -15,28 +16,37 @@ public struct SinkThresholds: Codable, Sendable, Equatable {
     /// one query, its own, and any self-attention above 0.1 made it a "sink" (on mechanic-mini,
     /// all 32 heads, 9,571 events). Default 8; 1 reproduces the bare ACT rule.
     public var minimumObservers: Int
+    /// …and α_j is at least this many times key j's score under uniform attention,
+    /// `u_j = (1/(n − j)) Σ_{i=j}^{n−1} 1/(i + 1)`: on short prompts uniform attention alone gives
+    /// early keys α above 0.1 (key 1 of a 16-token prompt about 0.15), so ACT's threshold, set for
+    /// long contexts, needs a baseline there. Default 3; 0 drops the baseline (the bare ACT rule
+    /// with `minimumObservers` 1).
+    public var minimumLift: Double
     /// A massive activation's magnitude must exceed this.
     public var massiveAbsolute: Double
     /// …and be at least this many times the median magnitude of its position's `dModel` vector.
     public var massiveRelative: Double
 
-    public init(firstToken: Double = 0.3, hiddenSink: Double = 0.1, minimumObservers: Int = 8, massiveAbsolute: Double = 100,
-                massiveRelative: Double = 1000) {
+    public init(firstToken: Double = 0.3, hiddenSink: Double = 0.1, minimumObservers: Int = 8, minimumLift: Double = 3,
+                massiveAbsolute: Double = 100, massiveRelative: Double = 1000) {
         self.firstToken = firstToken
         self.hiddenSink = hiddenSink
         self.minimumObservers = minimumObservers
+        self.minimumLift = minimumLift
         self.massiveAbsolute = massiveAbsolute
         self.massiveRelative = massiveRelative
     }
 
-    private enum CodingKeys: String, CodingKey { case firstToken, hiddenSink, minimumObservers, massiveAbsolute, massiveRelative }
+    private enum CodingKeys: String, CodingKey { case firstToken, hiddenSink, minimumObservers, minimumLift, massiveAbsolute, massiveRelative }
 
-    /// Decodes thresholds; an analysis stored before `minimumObservers` existed counted every key (1).
+    /// Decodes thresholds; an analysis stored before `minimumObservers` or `minimumLift` existed
+    /// counted every key (1) and had no baseline (0).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         firstToken = try c.decode(Double.self, forKey: .firstToken)
         hiddenSink = try c.decode(Double.self, forKey: .hiddenSink)
         minimumObservers = try c.decodeIfPresent(Int.self, forKey: .minimumObservers) ?? 1
+        minimumLift = try c.decodeIfPresent(Double.self, forKey: .minimumLift) ?? 0
         massiveAbsolute = try c.decode(Double.self, forKey: .massiveAbsolute)
         massiveRelative = try c.decode(Double.self, forKey: .massiveRelative)
     }
@@ -45,6 +55,9 @@ public struct SinkThresholds: Codable, Sendable, Equatable {
     public func validate() throws(SinkError) {
         if minimumObservers < 1 || minimumObservers > 1_000_000 {
             throw .invalidOption(name: "minimumObservers", value: "\(minimumObservers)", expected: "a count of queries from 1 to 1,000,000")
+        }
+        if !(minimumLift >= 0 && minimumLift <= 1_000) {
+            throw .invalidOption(name: "minimumLift", value: "\(minimumLift)", expected: "a multiple of the uniform score from 0 to 1,000")
         }
         for (name, value) in [("firstToken", firstToken), ("hiddenSink", hiddenSink)] where !(value >= 0 && value < 1) {
             throw .invalidOption(name: name, value: "\(value)", expected: "an attention share in [0, 1)")

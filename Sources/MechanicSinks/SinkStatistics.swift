@@ -61,6 +61,14 @@ public struct SinkStatistics: Codable, Sendable, Equatable {
         HeadIndex.all(layers: layers, heads: heads).filter { hiddenSinkCounts[$0.layer][$0.head] > 0 }
     }
 
+    /// Heads with at least `minimumRate` hidden sinks per prompt, in order: the heads that use
+    /// hidden sinks habitually, as ``firstTokenSinkHeads(minimumRate:)`` names first-token sinks.
+    public func hiddenSinkHeads(minimumRate: Double) -> [HeadIndex] {
+        HeadIndex.all(layers: layers, heads: heads).filter {
+            Double(hiddenSinkCounts[$0.layer][$0.head]) >= minimumRate * Double(max(promptCount, 1))
+        }
+    }
+
     /// Mean first-token mass of each layer (over heads).
     public var firstTokenMassByLayer: [Double] {
         firstTokenMass.map { $0.reduce(0, +) / Double(max($0.count, 1)) }

@@ -5,10 +5,35 @@ import MechanicTokenizer
 
 /// The reductions on hand-built patterns and residual streams, checked against values worked out by hand.
 final class SinkAccumulatorTests: XCTestCase {
-    /// An accumulator with the bare ACT rule (any number of observing queries), which the hand-worked values below assume.
-    func accumulator(layers: Int = 1, heads: Int = 1, recordLimit: Int = 200, minimumObservers: Int = 1) -> SinkAccumulator {
-        SinkAccumulator(layers: layers, heads: heads, thresholds: SinkThresholds(minimumObservers: minimumObservers), bosPrepended: true,
-                        recordLimit: recordLimit)
+    /// An accumulator with the bare ACT rule (any number of observing queries, no uniform
+    /// baseline), which the hand-worked values below assume.
+    func accumulator(layers: Int = 1, heads: Int = 1, recordLimit: Int = 200, minimumObservers: Int = 1,
+                     minimumLift: Double = 0) -> SinkAccumulator {
+        SinkAccumulator(layers: layers, heads: heads, thresholds: SinkThresholds(minimumObservers: minimumObservers, minimumLift: minimumLift),
+                        bosPrepended: true, recordLimit: recordLimit)
+    }
+
+    /// Uniform attention over a short prompt gives the early keys α above ACT's 0.1; measured
+    /// against the uniform baseline (default: 3×) none of them is a sink, while a planted key
+    /// that every query gives half its attention still is.
+    func testHiddenSinksMustStandOutFromUniformAttention() {
+        let n = 16
+        XCTAssertEqual(SinkAccumulator.uniformScores(length: 3), [(1 + 0.5 + 1.0 / 3) / 3, (0.5 + 1.0 / 3) / 2, 1.0 / 3])
+        let uniform = (0..<n).map { i in (0..<n).map { j -> Float in j <= i ? 1 / Float(i + 1) : 0 } }
+        var planted = uniform
+        for i in 3..<n { planted[i] = (0..<n).map { j -> Float in j == 3 ? 0.5 : (j <= i ? 0.5 / Float(i) : 0) } }
+        let batch = PromptBatch(tokens: TokenBatch(rows: [Array(100..<(100 + n))]), promptIndices: [0])
+        func sinks(_ rows: [[Float]], lift: Double) -> [Int] {
+            var acc = accumulator(minimumObservers: 8, minimumLift: lift)
+            acc.addPrompts(batch)
+            acc.addPatterns(patternTensor([[rows]], positions: n), layer: 0, batch: batch)
+            return acc.finish { "t\($0)" }.hiddenSinks.map(\.position).sorted()
+        }
+        XCTAssertEqual(sinks(uniform, lift: 0), [1, 2, 3, 4], "keys 1–4 of uniform attention pass the bare 0.1 (u₄ ≈ 0.108)")
+        XCTAssertEqual(sinks(uniform, lift: 3), [])
+        XCTAssertEqual(sinks(planted, lift: 3), [3])
+        XCTAssertEqual(SinkThresholds().minimumLift, 3)
+        XCTAssertThrowsError(try SinkThresholds(minimumLift: .nan).validate())
     }
 
     /// A planted sink that many queries see is found; a late key seen only by itself and one more

@@ -10,9 +10,10 @@ import MechanicTokenizer
 final class SinkModelTests: XCTestCase {
     func testHandBuiltModelNamesExactlyItsSinkHeadsAndPositions() throws {
         let model = try SinkModel.make()
-        // The prompts are 4–8 tokens, so the sinks are seen by 3–7 queries: the bare ACT rule (1 observer) names them.
+        // The prompts are 4–8 tokens, so the sinks are seen by 3–7 queries: the bare ACT rule (1 observer, no uniform
+        // baseline) names them.
         let analysis = try SinkAnalysis.run(model: model, prompts: SinkModel.prompts, bosID: SinkModel.bos, padID: 0,
-                                            options: SinkOptions(thresholds: SinkThresholds(minimumObservers: 1), batchSize: 2),
+                                            options: SinkOptions(thresholds: SinkThresholds(minimumObservers: 1, minimumLift: 0), batchSize: 2),
                                             tokenText: SinkModel.text)
         XCTAssertEqual(analysis.variants.map(\.bosPrepended), [true, false])
         // With the default of 8 observing queries, none of these short prompts' late keys counts.
@@ -27,6 +28,9 @@ final class SinkModelTests: XCTestCase {
         // BOS heads: L0H0 and L1H1; X heads: L0H1 and L1H0.
         XCTAssertEqual(s.firstTokenSinkHeads(), [HeadIndex(layer: 0, head: 0), HeadIndex(layer: 1, head: 1)])
         XCTAssertEqual(s.hiddenSinkHeads, [HeadIndex(layer: 0, head: 1), HeadIndex(layer: 1, head: 0)])
+        // One hidden sink per prompt each: habitual at a rate of 1, not above it.
+        XCTAssertEqual(s.hiddenSinkHeads(minimumRate: 1), s.hiddenSinkHeads)
+        XCTAssertEqual(s.hiddenSinkHeads(minimumRate: 1.01), [])
         XCTAssertEqual(s.firstTokenSinkRate, [[1, 0], [0, 1]])
         XCTAssertEqual(s.firstTokenSinkRateOverall, 0.5)
         XCTAssertEqual(s.firstTokenMass[0][0], 1, accuracy: 1e-5)
@@ -61,7 +65,7 @@ final class SinkModelTests: XCTestCase {
         let rows = randomRows([7, 3, 9, 5, 9])
         let batches = [TokenBatch(rows: Array(rows[0..<2])), TokenBatch(rows: Array(rows[2...]))]
         let s = try SinkStatistics.analyse(model: model, batches: batches, bosPrepended: false,
-                                           options: SinkOptions(thresholds: SinkThresholds(hiddenSink: 0.2, minimumObservers: 2)))
+                                           options: SinkOptions(thresholds: SinkThresholds(hiddenSink: 0.2, minimumObservers: 2, minimumLift: 1.5)))
         let (layers, heads) = (model.config.layers, model.config.heads)
         var mass = [[Double]](repeating: [Double](repeating: 0, count: heads), count: layers)
         var entropy = mass
@@ -69,6 +73,8 @@ final class SinkModelTests: XCTestCase {
         var norms = [[Double]](repeating: [Double](repeating: 0, count: 9), count: layers)
         var hidden = 0
         let reach = (0..<9).map { p in Double(rows.filter { $0.count > p }.count) }
+        // Key j's score under uniform causal attention over n tokens.
+        func uniform(_ j: Int, _ n: Int) -> Double { (j..<n).reduce(0.0) { $0 + 1 / Double($1 + 1) } / Double(n - j) }
         for batch in batches {
             let names = (0..<layers).flatMap { [HookName.pattern($0), .residPost($0)] }
             let cache = try model.run(batch, logits: .none, capture: CaptureSpec(names: names)).cache
@@ -81,7 +87,7 @@ final class SinkModelTests: XCTestCase {
                             let a = (j..<n).reduce(0.0) { $0 + Double(pattern[r, h, $1, j]) } / Double(n - j)
                             column[l][h][j] += a / reach[j]
                             if j == 0 { mass[l][h] += a / 5 }
-                            if j > 0 && n - j >= 2 && a > 0.2 { hidden += 1 }
+                            if j > 0 && n - j >= 2 && a > 0.2 && a >= 1.5 * uniform(j, n) { hidden += 1 }
                         }
                         let e = (0..<n).reduce(0.0) { sum, i in
                             sum - (0...i).reduce(0.0) { $0 + Double(pattern[r, h, i, $1]) * log(Double(pattern[r, h, i, $1])) }

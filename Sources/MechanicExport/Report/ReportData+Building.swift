@@ -108,7 +108,7 @@ extension ReportData {
         let first = analysis.variants.first
         let tokens = (first?.hiddenSinkTokens ?? []).prefix(12).map { [$0.token, String($0.sinkEvents), String($0.occurrences)] }
         return Sinks(source: source, prompts: first?.promptCount ?? 0, minimumObservers: first?.thresholds.minimumObservers ?? 0,
-                     heads: heads, tokens: tokens)
+                     minimumLift: first?.thresholds.minimumLift ?? 0, heads: heads, tokens: tokens)
     }
 
     /// `x` to 4 significant decimals, so the blob does not depend on the last bits of a float.

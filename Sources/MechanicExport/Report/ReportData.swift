@@ -215,14 +215,17 @@ public struct ReportData: Codable, Equatable, Sendable {
         public var source: String
         public var prompts: Int
         public var minimumObservers: Int
+        /// How many times its uniform-attention score a hidden sink's α must be (0: no baseline).
+        public var minimumLift: Double
         public var heads: [SinkHead]
         /// Tokens most often found as hidden sinks: `[token, events, occurrences]`.
         public var tokens: [[String]]
 
-        public init(source: String, prompts: Int, minimumObservers: Int, heads: [SinkHead], tokens: [[String]]) {
+        public init(source: String, prompts: Int, minimumObservers: Int, minimumLift: Double = 0, heads: [SinkHead], tokens: [[String]]) {
             self.source = source
             self.prompts = prompts
             self.minimumObservers = minimumObservers
+            self.minimumLift = minimumLift
             self.heads = heads
             self.tokens = tokens
         }

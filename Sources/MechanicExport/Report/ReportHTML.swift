@@ -219,7 +219,8 @@ public enum ReportHTML {
         var html = "<section id=\"sinks\"><h2>Attention sinks</h2><p>"
         html += sinks.source == "stored" ? "The sink analysis stored with this run" : "Computed for this report on the run's prompts"
         html += " (\(sinks.prompts) prompts; a later position counts as a hidden sink only when at least \(sinks.minimumObservers) "
-        html += "queries see it).</p>"
+        html += "queries see it" + (sinks.minimumLift > 0 ? String(format: " and its α is at least %.1f× its score under uniform attention", sinks.minimumLift) : "")
+        html += ").</p>"
         for figure in figures.sinks {
             // The SVG carries its own title; the figure's is for screen readers.
             html += "<figure class=\"sink-figure\" aria-label=\"\(e(figure.title))\">" + inline(svg: figure.svg) + "</figure>"
