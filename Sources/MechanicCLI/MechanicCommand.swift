@@ -28,7 +28,7 @@ struct MechanicCommand: ParsableCommand {
     static func main() {
         StandardOutput.ignoreBrokenPipes()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(NegativeNumbers.attach(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             guard exitCode(for: error) == .success else { exit(withError: error) }

@@ -30,7 +30,7 @@ func runMechanic(_ arguments: [String], environment: [String: String] = [:], dir
     group.wait()
     process.waitUntilExit()
     return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                           stderr: String(decoding: stderr.data, as: UTF8.self))
+                           stderr: String(decoding: stderr.data, as: UTF8.self), signaled: process.terminationReason == .uncaughtSignal)
 }
 
 /// End-to-end tests of the built `mechanic` binary: what a user at a terminal or a script sees.
@@ -45,6 +45,8 @@ final class CLITests: XCTestCase {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Killed by a signal (a trap, a segfault): `status` is then the signal's number.
+        var signaled = false
     }
 
     /// Runs the `mechanic` binary built beside this test bundle.

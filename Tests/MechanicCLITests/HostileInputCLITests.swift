@@ -68,6 +68,70 @@ final class HostileInputCLITests: XCTestCase {
         XCTAssertEqual(try runMechanic(arguments, environment: ["MECHANIC_MEMORY_LIMIT": "1G"]).status, 0)
     }
 
+    /// Property test over option values: seeded random draws of hostile numbers (negative, zero,
+    /// huge, overflowing, NaN, infinities, hex, empty, other scripts' digits, another option) for
+    /// numeric options of commands that are cheap when the value is fine. Whatever the value: no
+    /// signal, no Swift trap, and a refusal says so on standard error and writes nothing.
+    func testRandomOptionValuesNeverCrash() throws {
+        let tiny = CLITests.repository.appendingPathComponent("Tests/Fixtures/models/tiny-f32").path
+        let missing = scratch.appendingPathComponent("none.sqlite").path
+        let sinks = scratch.appendingPathComponent("sinks").path, mini = StoreWorkflowTests.model
+        let cases: [(prefix: [String], option: String)] = [
+            (["run", "--model", tiny, "the cat"], "--top-k"),
+            (["run", "--model", tiny, "the cat"], "--threads"),
+            (["tokenize", "--model", tiny, "the cat"], "--threads"),
+            (["tasks", "make", "ioi", "--model", mini], "--count"),
+            (["tasks", "make", "ioi", "--model", mini], "--seed"),
+            (["sinks", "--model", tiny, "--out", sinks, "--no-db", "the cat sat on the mat"], "--min-lift"),
+            (["sinks", "--model", tiny, "--out", sinks, "--no-db", "the cat sat on the mat"], "--min-observers"),
+            (["sinks", "--model", tiny, "--out", sinks, "--no-db", "the cat sat on the mat"], "--batch-size"),
+            (["sinks", "--model", tiny, "--out", sinks, "--no-db", "the cat sat on the mat"], "--hidden-threshold"),
+            (["export", "1", "--db", missing, "--level", "edges"], "--edges"),
+            (["evaluate", "1", "--db", missing], "--prompts"),
+            (["discover", "--no-db", "--sae-hidden", "0"], "--count"),
+            (["discover", "--no-db", "--count", "0"], "--patching-prompts"),
+        ]
+        let values = ["-1", "0", "1", "2", "-0", "nan", "-nan", "inf", "-inf", "1e309", "-1e309", "1e3", "+5", "0x10", "1.5", "-2.5",
+                      "9223372036854775807", "9223372036854775808", "-9223372036854775808", "99999999999999999999", "",
+                      " ", "1,2", "\u{0663}", "--json"]
+        var rng = SeededRandom(seed: 15)
+        for trial in 0..<60 {
+            let (prefix, option) = cases[Int(rng.next() % UInt64(cases.count))]
+            let value = values[Int(rng.next() % UInt64(values.count))]
+            let arguments = prefix + [option, value]
+            let result = try runMechanic(arguments)
+            let label = "trial \(trial): \(arguments.joined(separator: " "))"
+            XCTAssertFalse(result.signaled, "\(label) was killed by signal \(result.status)")
+            XCTAssertLessThan(result.status, 128, label)
+            for crash in ["Fatal error", "Backtrace", "Stack dump", "Illegal instruction"] {
+                XCTAssertFalse(result.stderr.contains(crash), "\(label): \(result.stderr)")
+            }
+            if result.status != 0 {
+                XCTAssertFalse(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(label) failed silently")
+                XCTAssertEqual(result.stdout, "", label)
+            }
+        }
+        // Refusals wrote nothing: only successful sink runs may have left their folder.
+        for entry in try FileManager.default.contentsOfDirectory(atPath: scratch.path) {
+            XCTAssertEqual(entry, "sinks", "unexpected \(entry)")
+        }
+    }
+
+    /// `--top-k -1` used to say "Missing value for '--top-k'" (ArgumentParser reads -1 as a flag);
+    /// a negative number after an option is now its value, so the range check names the problem.
+    func testNegativeNumbersReachTheirOptionsRangeCheck() throws {
+        let tiny = CLITests.repository.appendingPathComponent("Tests/Fixtures/models/tiny-f32").path
+        let result = try runMechanic(["run", "--model", tiny, "--top-k", "-1", "the cat"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertFalse(result.stderr.contains("Missing value"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("--top-k"), result.stderr)
+        let discover = try runMechanic(["discover", "--no-db", "--acdc-threshold", "-1"])
+        XCTAssertTrue(discover.stderr.contains("--acdc-threshold must be a finite number at least 0"), discover.stderr)
+        // After `--` nothing is rewritten: "-1" stays a prompt.
+        let prompt = try runMechanic(["tokenize", "--model", tiny, "--", "-1"])
+        XCTAssertEqual(prompt.status, 0, prompt.stderr)
+    }
+
     func testNumbersOutOfRangeOrNonFiniteAreRefusedBeforeAnyWork() throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let cases: [([String], String)] = [
