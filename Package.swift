@@ -30,6 +30,8 @@ let package = Package(
     products: [
         .library(name: "Mechanic", targets: ["Mechanic"]),
         .executable(name: "mechanic", targets: ["MechanicCLI"]),
+        // The input checks the libFuzzer targets in Fuzz/ run (and FuzzSmokeTests replays on CI).
+        .library(name: "MechanicFuzzChecks", targets: ["MechanicFuzzChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -102,6 +104,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // What a fuzz target checks on one input: parse it as the CLI would, trap on a finding.
+        .target(name: "MechanicFuzzChecks",
+                dependencies: ["MechanicSafetensors", "MechanicTokenizer", "MechanicModel", "MechanicTasks", "MechanicCircuits",
+                               "MechanicExport", "CGraphviz"]),
         // The library tour analysis scripts start from (README "Library"); built and run by the tests.
         .executableTarget(name: "MechanicExample", dependencies: ["Mechanic"]),
         .testTarget(name: "MechanicTensorTests", dependencies: ["MechanicTensor"]),
@@ -120,5 +126,6 @@ let package = Package(
         .testTarget(name: "MechanicExportTests", dependencies: ["MechanicExport"], exclude: ["Snapshots"]),
         .testTarget(name: "MechanicCLITests", dependencies: ["MechanicCLI", "MechanicExample", "Mechanic"], exclude: ["Snapshots"]),
         .testTarget(name: "MechanicArtifactTests", dependencies: ["Mechanic"]),
+        .testTarget(name: "MechanicFuzzChecksTests", dependencies: ["MechanicFuzzChecks"]),
     ]
 )

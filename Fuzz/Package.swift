@@ -15,7 +15,7 @@ import PackageDescription
 func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency] = []) -> Target {
     .executableTarget(
         name: name,
-        dependencies: ["FuzzSupport", .product(name: "Mechanic", package: "Mechanic")] + dependencies,
+        dependencies: ["FuzzSupport", .product(name: "MechanicFuzzChecks", package: "Mechanic")] + dependencies,
         // No `main.swift`: `<Module>_main` hands LLVMFuzzerTestOneInput to libFuzzer's driver.
         swiftSettings: [.unsafeFlags(["-parse-as-library"])]
     )
@@ -27,8 +27,6 @@ let package = Package(
         .package(name: "Mechanic", path: ".."),
     ],
     targets: [
-        // Graphviz's DOT parser (libcgraph), the oracle that every DOT text Mechanic writes parses.
-        .systemLibrary(name: "CCgraph", pkgConfig: "libcgraph", providers: [.apt(["libgraphviz-dev"])]),
         // libFuzzer's driver entry point, for the targets' `main` (see FuzzSupport/Entry.swift).
         .target(name: "CFuzzerDriver"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"]),
@@ -36,6 +34,6 @@ let package = Package(
         fuzzTarget("FuzzModelConfig"),
         fuzzTarget("FuzzTokenizer"),
         fuzzTarget("FuzzFileTask"),
-        fuzzTarget("FuzzDOT", ["CCgraph"]),
+        fuzzTarget("FuzzDOT"),
     ]
 )

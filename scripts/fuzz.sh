@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]      (defaults: all, 60)
 #
-# Targets: safetensors, model-config, tokenizer, file-task, dot (see Fuzz/Sources/Fuzz*/).
+# Targets: safetensors, model-config, tokenizer, file-task, dot (Fuzz/Sources/Fuzz*/ wrap the checks
+# in Sources/MechanicFuzzChecks/, which the test suite also replays; see Fuzz/README.md).
 # Each runs on a copy of its seed corpus (Fuzz/Corpus/TARGET → Fuzz/.work/TARGET/corpus, which
 # gains the inputs that found new coverage); the committed corpus is never written. Crash,
 # timeout, leak and out-of-memory inputs land in Fuzz/.work/TARGET/artifacts/, the full log in

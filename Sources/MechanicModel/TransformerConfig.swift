@@ -275,7 +275,9 @@ public struct Rotary: Hashable, Sendable {
             switch self {
             case .none: return "none"
             case .linear(let f): return "linear ×\(f.formatted6)"
-            case .llama3(let f, _, _, let original): return "llama3 ×\(f.formatted6) from \(Int(original))"
+            case .llama3(let f, _, _, let original):
+                // Validated configs hold a context ≤ 2³¹ − 1; others still print (Int(1e20) would trap).
+                return "llama3 ×\(f.formatted6) from " + (original.magnitude < 1e15 ? String(Int(original)) : "\(original)")
             }
         }
     }
@@ -294,8 +296,9 @@ public struct Rotary: Hashable, Sendable {
         case .none: return nil
         case .linear(let f): return f.isFinite && f > 0 ? nil : "the rope scaling factor is \(f); expected a positive number"
         case .llama3(let f, let low, let high, let original):
-            guard f.isFinite, f > 0, low.isFinite, high.isFinite, high > low, low > 0, original.isFinite, original >= 1 else {
-                return "llama3 rope scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings ≥ 1"
+            guard f.isFinite, f > 0, low.isFinite, high.isFinite, high > low, low > 0, original.isFinite, original >= 1,
+                  original <= Double(Int32.max) else {
+                return "llama3 rope scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings in 1…2147483647"
             }
             return nil
         }

@@ -1,31 +1,12 @@
 import FuzzSupport
-import MechanicSafetensors
+import MechanicFuzzChecks
 
-/// Fuzzes the safetensors reader: an 8-byte header length, the JSON header (dtypes, shapes,
-/// offsets, `__metadata__`) and the data it points into.
-///
-/// The input is the whole file. `SafetensorsFile` opens only paths (it memory-maps them), so each
-/// execution writes the bytes to a scratch file on `/dev/shm`. Every tensor the header accepts is
-/// then loaded both ways (`tensor` and `int64Array`), so an offset or size the validation let
-/// through that reads outside the mapping shows up as an AddressSanitizer report or a crash.
+/// libFuzzer target for the safetensors reader: the check itself is `checkSafetensors` in the main package's
+/// MechanicFuzzChecks module, which the test suite also runs on the seed corpus and seeded
+/// mutations of it (FuzzSmokeTests), so CI exercises the same code for a short smoke time.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let input = FuzzInput(data, size)
-    let url = Scratch.write(input.bytes, to: "model.safetensors")
-    guard let file = try? SafetensorsFile(url: url) else { return 0 }
-    _ = file.metadata.count
-    for name in file.names {
-        guard let info = file.info(name), file.contains(name) else {
-            fatalError("\(name) is listed in names but has no info")
-        }
-        if let tensor = try? file.tensor(name) {
-            precondition(tensor.shape == info.shape, "tensor \(name) has shape \(tensor.shape), header says \(info.shape)")
-        }
-        if let values = try? file.int64Array(name) {
-            precondition(values.count == info.elementCount, "int64Array(\(name)) has \(values.count) values, header says \(info.elementCount)")
-        }
-    }
-    _ = try? file.tensor("\u{0}missing")
+    checkSafetensors(FuzzInput(data, size).bytes)
     return 0
 }
 

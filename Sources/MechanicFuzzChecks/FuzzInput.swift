@@ -13,6 +13,10 @@ public struct FuzzInput {
         bytes = Array(UnsafeBufferPointer(start: data, count: size))
     }
 
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     /// The first byte (a mode selector) and the rest; `nil` for empty input.
     public var modeAndRest: (mode: UInt8, rest: ArraySlice<UInt8>)? {
         guard let first = bytes.first else { return nil }
@@ -57,9 +61,9 @@ public enum Scratch {
     }
 }
 
-/// The repository root, found from this file's path (the fuzz targets run from a checkout).
+/// The repository root, found from this file's path (the checks run from a checkout).
 public let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Text for the loaded tokenizers to encode: the input's own bytes when they are UTF-8 (capped,
 /// BPE is quadratic in a word's length), else a fixed sentence.

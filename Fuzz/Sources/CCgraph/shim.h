@@ -1,1 +1,0 @@
-#include <graphviz/cgraph.h>
