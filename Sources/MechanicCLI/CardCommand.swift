@@ -162,6 +162,11 @@ struct CardCommand: ParsableCommand {
             }
             if let shifted = induction.shiftedInduction, let head = induction.shiftedInductionHead, let i = induction.heads.firstIndex(of: head) {
                 print(String(format: "info  shifted induction score, attention to i − n + 2: %.3f (head %@)", shifted[i], head.description))
+                let earlier = induction.heads.indices.filter { induction.heads[$0].layer < head.layer }
+                if let p = earlier.max(by: { induction.previousToken[$0] < induction.previousToken[$1] }) {
+                    print(String(format: "info  previous-token score before the shifted head: %.3f (head %@)", induction.previousToken[p],
+                                 induction.heads[p].description))
+                }
             }
         }
     }
