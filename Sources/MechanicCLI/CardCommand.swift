@@ -52,6 +52,10 @@ struct CardCommand: ParsableCommand {
         let tokenizer = try GPT2Tokenizer(folder: folder)
         if checksOnly { return try runChecks(model: loaded, tokenizer: tokenizer) }
         let recipe = try JSONDecoder().decode(ReferenceRecipe.self, from: Data(contentsOf: folder.appendingPathComponent("recipe.json")))
+        if recipe.blocks != nil {
+            throw CLIError("\(recipe.name) was trained on generated token blocks with a byte vocabulary, which the card's text tasks "
+                           + "cannot tokenize; run `mechanic card --checks-only --model \(folder.path)` for its induction checks")
+        }
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("training-state.json"))) as? [String: Any]
         let log = try JSONDecoder().decode([TrainingRecord].self, from: JSONSerialization.data(withJSONObject: state?["log"] ?? []))
         let tokensPerStep = Double(recipe.settings.batchSize * recipe.settings.sequenceLength)
