@@ -52,6 +52,10 @@ struct CardCommand: ParsableCommand {
         let tokenizer = try GPT2Tokenizer(folder: folder)
         if checksOnly { return try runChecks(model: loaded, tokenizer: tokenizer) }
         let recipe = try JSONDecoder().decode(ReferenceRecipe.self, from: Data(contentsOf: folder.appendingPathComponent("recipe.json")))
+        if recipe.blocks != nil {
+            throw CLIError("\(recipe.name) was trained on generated token blocks with a byte vocabulary, which the card's text tasks "
+                           + "cannot tokenize; run `mechanic card --checks-only --model \(folder.path)` for its induction checks")
+        }
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("training-state.json"))) as? [String: Any]
         let log = try JSONDecoder().decode([TrainingRecord].self, from: JSONSerialization.data(withJSONObject: state?["log"] ?? []))
         let tokensPerStep = Double(recipe.settings.batchSize * recipe.settings.sequenceLength)
@@ -140,15 +144,41 @@ struct CardCommand: ParsableCommand {
     }
 
     /// `--checks-only`: the canonical checks of any GPT-2-tokenizer model folder, nothing written.
+    /// IOI is left out, saying why, when the vocabulary has no single-token names (a byte
+    /// vocabulary trained on generated blocks); induction is still checked.
     private func runChecks(model: Transformer, tokenizer: GPT2Tokenizer) throws {
-        let (induction, ioi) = try measureMechanisms(model: model, tokenizer: tokenizer)
+        printError("canonical checks: induction…")
+        let induction = try InductionMechanism.measure(model: model, tokenizer: tokenizer, seed: 1)
+        report(induction.checks)
+        printError("canonical checks: IOI…")
+        var ioi: IOIMechanism.Report? = nil
+        do {
+            ioi = try IOIMechanism.measure(model: model, tokenizer: tokenizer, seed: 1)
+            report(ioi!.checks)
+        } catch TaskError.notSingleToken(let text, let role) {
+            printError("  IOI not measured: \"\(text)\" (\(role)) is not one token of this vocabulary")
+        }
         if json {
-            try printJSON(ModelCard.Mechanisms(induction: induction, ioi: ioi))
+            try printJSON(Checks(induction: induction, ioi: ioi))
         } else {
-            for c in induction.checks + ioi.checks {
+            for c in induction.checks + (ioi?.checks ?? []) {
                 print(String(format: "%@  %@: %.3f (%@ %g)", c.passed ? "pass" : "FAIL", c.name, c.measured, c.comparison.rawValue, c.threshold))
             }
+            if let shifted = induction.shiftedInduction, let head = induction.shiftedInductionHead, let i = induction.heads.firstIndex(of: head) {
+                print(String(format: "info  shifted induction score, attention to i − n + 2: %.3f (head %@)", shifted[i], head.description))
+                let earlier = induction.heads.indices.filter { induction.heads[$0].layer < head.layer }
+                if let p = earlier.max(by: { induction.previousToken[$0] < induction.previousToken[$1] }) {
+                    print(String(format: "info  previous-token score before the shifted head: %.3f (head %@)", induction.previousToken[p],
+                                 induction.heads[p].description))
+                }
+            }
         }
+    }
+
+    /// `--checks-only --json`: `ModelCard.Mechanisms`' layout, without `ioi` when it was not measured.
+    private struct Checks: Encodable {
+        var induction: InductionMechanism.Report
+        var ioi: IOIMechanism.Report?
     }
 
     /// The canonical checks (seed 1), each reported on standard error as it is measured.

@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from the checkpoint in the output folder.")
     var resume = false
 
-    @Option(help: "Override the recipe's number of steps (the schedule is stretched to match).")
+    @Option(help: "Override the recipe's number of steps (the schedule and any window curriculum are stretched to match).")
     var steps: Int?
 
     @Option(name: .customLong("learning-rate"), help: "Override the peak learning rate (the floor stays a tenth of it).")
@@ -52,6 +52,7 @@ struct TrainCommand: ParsableCommand {
         threads.apply()
         var recipe = ReferenceRecipe.named(self.recipe)!
         if let steps {
+            recipe.settings.curriculum = recipe.settings.curriculum?.scaled(by: Double(steps) / Double(recipe.settings.steps))
             recipe.settings.steps = steps
             recipe.settings.schedule.totalSteps = steps
             recipe.settings.schedule.warmupSteps = min(recipe.settings.schedule.warmupSteps, max(1, steps / 10))
@@ -74,25 +75,27 @@ struct TrainCommand: ParsableCommand {
         try encoder.encode(recipe).write(to: recipeURL)
         extras.append(recipeURL)
         let config = recipe.config(vocabularySize: corpus.tokenizer.vocabularySize, eos: corpus.tokenizer.eosID)
-        printError("\(corpus.training.count) training tokens, \(corpus.heldOut.count) held-out, vocabulary \(config.vocabSize), "
+        let source = corpus.generator == nil ? "\(corpus.training.count) training tokens" : "generated training rows"
+        printError("\(source), \(corpus.heldOut.count) held-out, vocabulary \(config.vocabSize), "
                    + "\(config.parameterCount.formatted()) parameters")
 
         var trainer: Trainer
         let stateFile = folder.appendingPathComponent("training-state.json")
         if resume && FileManager.default.fileExists(atPath: stateFile.path) {
-            trainer = try Trainer.resume(folder: folder, training: corpus.training, heldOut: corpus.heldOut)
+            trainer = try Trainer.resume(folder: folder, data: corpus.trainingData, heldOut: corpus.heldOut)
             printError("resuming at step \(trainer.step) of \(trainer.settings.steps)")
         } else {
             if FileManager.default.fileExists(atPath: stateFile.path) {
                 throw CLIError("\(folder.path) already holds a training run; pass --resume to continue it or choose another --out")
             }
-            trainer = try Trainer(config: config, settings: recipe.settings, training: corpus.training, heldOut: corpus.heldOut)
+            trainer = try Trainer(config: config, settings: recipe.settings, data: corpus.trainingData, heldOut: corpus.heldOut)
         }
         var bar = ProgressBar(total: trainer.settings.steps, label: "train")
         let interval = trainer.settings.checkpointInterval
         while !trainer.isFinished {
             let record = try trainer.trainStep()
             var status = String(format: "loss %.3f lr %.2e %.0f tok/s", record.loss, record.learningRate, record.tokensPerSecond)
+            if let window = record.sequenceLength { status += " window \(window)" }
             if let eval = trainer.log.last(where: { $0.evaluationLoss != nil })?.evaluationLoss { status += String(format: " held-out %.3f", eval) }
             bar.update(trainer.step, status: status)
             if (interval > 0 && trainer.step % interval == 0) || trainer.isFinished {

@@ -26,6 +26,12 @@ extension ModelCard {
         for r in m.induction.runs {
             md += "| \(r.length) | \(String(format: "%.3f", r.secondCopyLoss)) | \(String(format: "%.3f", r.secondCopyAccuracy)) | \(String(format: "%.3f", r.ablatedAccuracy)) |\n"
         }
+        if let shifted = m.induction.shiftedInduction, let head = m.induction.shiftedInductionHead,
+           let best = m.induction.heads.firstIndex(of: head), let textbook = m.induction.heads.firstIndex(of: m.induction.inductionHead) {
+            md += "\nAttention from second-copy position i to i − n + 1 (the textbook induction target), best "
+                + String(format: "%.3f", m.induction.induction[textbook]) + " (\(m.induction.inductionHead)), and to i − n + 2 (a circuit shifted "
+                + "one token on), best " + String(format: "%.3f", shifted[best]) + " (\(head)).\n"
+        }
         md += "\n| IOI prompts | IO top-1 among all names | mean IO − best other name | mean IO − S |\n|---|---:|---:|---:|\n"
         for s in m.ioi.names {
             md += "| \(s.distractor ? "complete IOI example first" : "plain") (\(s.prompts)) | \(String(format: "%.1f%%", 100 * s.topAmongNames)) | \(String(format: "%.3f", s.meanMarginOverNames)) | \(String(format: "%.3f", s.meanLogitDifference)) |\n"

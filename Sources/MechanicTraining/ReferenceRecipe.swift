@@ -27,6 +27,9 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
     /// Corpus v2: the share of training and held-out tokens that are `RepeatDocuments`
     /// (token-level repeated spans for induction); nil for v1 recipes, which have none.
     public var repeatShare: Double? = nil
+    /// Token-level training rows generated on demand instead of text (with a byte vocabulary);
+    /// nil for recipes trained on a text corpus.
+    public var blocks: InductionBlocks? = nil
 
     /// The GPT-2 configuration for a vocabulary of `vocabularySize` tokens.
     public func config(vocabularySize: Int, eos: Int) -> TransformerConfig {
@@ -110,7 +113,30 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
         return r
     }()
 
-    public static let all: [ReferenceRecipe] = [.sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .mini, .attentionOnly4L, .smoke]
+    /// The recipe that taught a 2-layer attention-only model in-context copying in PyTorch (run
+    /// e17 of `scripts/induction_recipe_pytorch.py`), in Mechanic: e17's shape (8 heads, d_model
+    /// 128, context 256, GPT-2 init, tied unembedding), its data (``InductionBlocks``: repeated
+    /// spans with random gaps, a quarter of blocks skip-bigram) over 256 byte tokens plus
+    /// `<|endoftext|>` (e17: 255 plus a separator), its optimiser (AdamW 0.9/0.95 without weight
+    /// decay, 1e-3 constant after 100 warm-up steps, clip 1) and its curriculum (32-token windows
+    /// for 3,000 steps, then 64 and 128 for 1,000 each, then 256), at 4,096 tokens per step for
+    /// 6,000 steps (24.6 M tokens).
+    public static let probe2LCurriculum: ReferenceRecipe = {
+        var r = probe2L
+        r.name = "probe-2l-curriculum"
+        r.summary = "2-layer attention-only probe (8 heads, d_model 128) on e17's copy blocks, windows 32 → 256"
+        (r.corpusSeed, r.trainingBytes, r.heldOutBytes, r.vocabularySize, r.repeatShare) = (0, 0, 0, 257, nil)
+        r.blocks = InductionBlocks()
+        r.settings = TrainingSettings(
+            steps: 6000, batchSize: 16, sequenceLength: 256,
+            schedule: LearningRateSchedule(peak: 1e-3, minimum: 1e-3, warmupSteps: 100, totalSteps: 6000),
+            optimizer: .init(weightDecay: 0), clipNorm: 1, evaluationInterval: 250, evaluationWindows: 16,
+            checkpointInterval: 250, seed: 0, curriculum: .e17)
+        return r
+    }()
+
+    public static let all: [ReferenceRecipe] = [.sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum, .mini,
+                                                .attentionOnly4L, .smoke]
 
     public static func named(_ name: String) -> ReferenceRecipe? {
         all.first { $0.name == name || $0.name == "mechanic-" + name }
@@ -124,9 +150,29 @@ public struct PreparedCorpus: Sendable {
     public var merges: [(String, String)]
     public var training: [Int]
     public var heldOut: [Int]
+    /// The row generator of a recipe trained on generated blocks (then `training` is empty).
+    public var generator: InductionBlocks? = nil
 
-    /// Generates the recipe's text, builds its vocabulary and tokenizes both splits.
+    /// What the trainer draws its rows from.
+    public var trainingData: TrainingData { generator.map { .generated($0) } ?? .stream(training) }
+
+    /// Generates the recipe's text, builds its vocabulary and tokenizes both splits; for a
+    /// recipe with `blocks`, a byte vocabulary and a held-out stream of generated blocks.
     public init(recipe: ReferenceRecipe) throws {
+        if let blocks = recipe.blocks {
+            let built = VocabularyBuilder.bytesOnly()
+            (vocabulary, merges) = (built.vocab, built.merges)
+            tokenizer = try GPT2Tokenizer(vocabulary: built.vocab, merges: built.merges)
+            guard tokenizer.eosID == blocks.separator else {
+                throw TrainingError.invalidSetting("the blocks' separator \(blocks.separator) must be <|endoftext|> (\(tokenizer.eosID))")
+            }
+            generator = blocks
+            training = []
+            let s = recipe.settings
+            heldOut = blocks.stream(count: (s.evaluationWindows + 1) * s.sequenceLength + 1, window: s.sequenceLength,
+                                    seed: ~recipe.corpusSeed)
+            return
+        }
         let trainText = CorpusGenerator(seed: recipe.corpusSeed, mix: recipe.mix, split: .train).text(minimumBytes: recipe.trainingBytes)
         let heldOutText = CorpusGenerator(seed: recipe.corpusSeed, mix: recipe.mix, split: .heldOut).text(minimumBytes: recipe.heldOutBytes)
         let built = try VocabularyBuilder.build(from: trainText, size: recipe.vocabularySize, required: VocabularyBuilder.standardRequired)

@@ -1,6 +1,7 @@
 import Foundation
 import MechanicModel
 import MechanicSafetensors
+import MechanicCorpus
 import MechanicTensor
 
 /// What a checkpoint records beside the weights, so a run resumes exactly where it stopped.
@@ -14,6 +15,8 @@ struct TrainingState: Codable {
     var trainingTokens: Int
     var trainingChecksum: UInt64
     var log: [TrainingRecord]
+    /// The row generator of a run on generated data (nil for a token stream).
+    var generator: InductionBlocks? = nil
 }
 
 extension Trainer {
@@ -50,7 +53,8 @@ extension Trainer {
                                         to: staging.appendingPathComponent("training-state.safetensors"))
             let state = TrainingState(step: step, optimizerStep: optimizer.step, samplerState: sampler.rng.currentState,
                                       settings: settings, trainingTokens: sampler.tokens.count,
-                                      trainingChecksum: Trainer.checksum(sampler.tokens), log: log)
+                                      trainingChecksum: Trainer.checksum(sampler.tokens), log: log,
+                                      generator: sampler.generator)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(state).write(to: staging.appendingPathComponent("training-state.json"))
@@ -67,12 +71,22 @@ extension Trainer {
         }
     }
 
-    /// Continues a run from a checkpoint written by ``save(to:extraFiles:)``.
+    /// Continues a run on a token stream from a checkpoint written by ``save(to:extraFiles:)``.
     ///
     /// - Parameters:
     ///   - training: the same training stream the run started with (checked by count and checksum).
     ///   - heldOut: the held-out stream for evaluation.
     public static func resume(folder: URL, training: [Int], heldOut: [Int]) throws -> Trainer {
+        try resume(folder: folder, data: .stream(training), heldOut: heldOut)
+    }
+
+    /// Continues a run from a checkpoint written by ``save(to:extraFiles:)``.
+    ///
+    /// - Parameters:
+    ///   - data: the same training stream (checked by count and checksum) or row generator
+    ///     (checked for equality) the run started with.
+    ///   - heldOut: the held-out stream for evaluation.
+    public static func resume(folder: URL, data: TrainingData, heldOut: [Int]) throws -> Trainer {
         let stateURL = folder.appendingPathComponent("training-state.json")
         let state: TrainingState
         do {
@@ -80,11 +94,18 @@ extension Trainer {
         } catch {
             throw TrainingError.resumeMismatch("\(stateURL.path) is missing or unreadable (\(error.localizedDescription))")
         }
-        guard state.trainingTokens == training.count, state.trainingChecksum == checksum(training) else {
-            throw TrainingError.resumeMismatch("the training tokens differ from the ones the run started with")
+        switch data {
+        case .stream(let training):
+            guard state.generator == nil, state.trainingTokens == training.count, state.trainingChecksum == checksum(training) else {
+                throw TrainingError.resumeMismatch("the training tokens differ from the ones the run started with")
+            }
+        case .generated(let generator):
+            guard state.generator == generator else {
+                throw TrainingError.resumeMismatch("the data generator differs from the one the run started with")
+            }
         }
         let model = try CheckpointLoader.load(folder: folder)
-        var trainer = try Trainer(config: model.config, settings: state.settings, training: training, heldOut: heldOut)
+        var trainer = try Trainer(config: model.config, settings: state.settings, data: data, heldOut: heldOut)
         trainer.model = model
         let moments = try SafetensorsFile(path: folder.appendingPathComponent("training-state.safetensors").path)
         for (path, keyPath) in TransformerWeights.parameterKeyPaths(for: model.config) {

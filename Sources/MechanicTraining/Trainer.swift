@@ -22,10 +22,14 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     public var checkpointInterval: Int
     /// Seed of the initial weights and the data order.
     public var seed: UInt64
+    /// Shorter windows for the first steps, at `batchSize × sequenceLength` tokens per step
+    /// (nil: every step uses `sequenceLength`).
+    public var curriculum: SequenceLengthCurriculum? = nil
 
     public init(steps: Int, batchSize: Int, sequenceLength: Int, schedule: LearningRateSchedule,
                 optimizer: AdamW.Hyperparameters = .init(), clipNorm: Float = 1, evaluationInterval: Int = 100,
-                evaluationWindows: Int = 32, checkpointInterval: Int = 500, seed: UInt64) {
+                evaluationWindows: Int = 32, checkpointInterval: Int = 500, seed: UInt64,
+                curriculum: SequenceLengthCurriculum? = nil) {
         self.steps = steps
         self.batchSize = batchSize
         self.sequenceLength = sequenceLength
@@ -36,6 +40,18 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         self.evaluationWindows = evaluationWindows
         self.checkpointInterval = checkpointInterval
         self.seed = seed
+        self.curriculum = curriculum
+    }
+
+    /// Tokens in every step's batch, whatever its window.
+    public var tokensPerStep: Int { batchSize * sequenceLength }
+
+    /// The batch shape of update number `step` (0-based): the curriculum's window, with as many
+    /// rows as keep `tokensPerStep` constant.
+    public func batchShape(at step: Int) -> (batchSize: Int, sequenceLength: Int) {
+        guard let curriculum else { return (batchSize, sequenceLength) }
+        let length = curriculum.length(at: step, full: sequenceLength)
+        return (tokensPerStep / length, length)
     }
 
     /// Why the settings cannot be used, or `nil`.
@@ -47,6 +63,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         }
         if !(schedule.peak > 0 && schedule.peak.isFinite) { return "learning rate must be positive" }
         if clipNorm <= 0 { return "clip norm must be positive" }
+        if let curriculum, let problem = curriculum.problem(tokensPerStep: tokensPerStep, full: sequenceLength) { return problem }
         return nil
     }
 }
@@ -60,9 +77,11 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
     public var tokensPerSecond: Double
     /// Mean held-out loss, on steps where evaluation ran.
     public var evaluationLoss: Float?
+    /// The step's window length, under a sequence-length curriculum.
+    public var sequenceLength: Int? = nil
 }
 
-/// Trains a GPT-2-family model from a token stream, with resumable checkpoints.
+/// Trains a GPT-2-family model from a token stream or generated rows, with resumable checkpoints.
 ///
 /// A checkpoint folder is an HF snapshot (config.json, model.safetensors, plus the tokenizer
 /// files the caller copies in) that HF transformers and Mechanic both load, and beside it
@@ -77,12 +96,24 @@ public struct Trainer: Sendable {
     public internal(set) var log: [TrainingRecord] = []
     public internal(set) var step = 0
 
-    /// Starts from seeded GPT-2 initial weights.
+    /// Starts from seeded GPT-2 initial weights, training on windows of a token stream.
     public init(config: TransformerConfig, settings: TrainingSettings, training: [Int], heldOut: [Int]) throws {
+        try self.init(config: config, settings: settings, data: .stream(training), heldOut: heldOut)
+    }
+
+    /// Starts from seeded GPT-2 initial weights.
+    ///
+    /// - Parameters:
+    ///   - data: a token stream or a row generator (token ids below `config.vocabSize`).
+    ///   - heldOut: the held-out stream for evaluation.
+    public init(config: TransformerConfig, settings: TrainingSettings, data: TrainingData, heldOut: [Int]) throws {
         if let problem = settings.problem(contextLength: config.contextLength) { throw TrainingError.invalidSetting(problem) }
+        if case .generated(let generator) = data, generator.separator >= config.vocabSize {
+            throw TrainingError.invalidSetting("generated tokens go up to \(generator.separator), beyond the vocabulary of \(config.vocabSize)")
+        }
         model = try Transformer(config: config, weights: .random(config: config, seed: settings.seed))
         optimizer = AdamW(config: config, hyperparameters: settings.optimizer)
-        sampler = try BatchSampler(tokens: training, batchSize: settings.batchSize, sequenceLength: settings.sequenceLength,
+        sampler = try BatchSampler(data: data, batchSize: settings.batchSize, sequenceLength: settings.sequenceLength,
                                    seed: settings.seed &+ 0x5EED)
         self.settings = settings
         self.heldOut = heldOut
@@ -95,7 +126,8 @@ public struct Trainer: Sendable {
     @discardableResult
     public mutating func trainStep() throws -> TrainingRecord {
         let start = DispatchTime.now().uptimeNanoseconds
-        let (inputs, targets) = sampler.next()
+        let shape = settings.batchShape(at: step)
+        let (inputs, targets) = sampler.next(batchSize: shape.batchSize, sequenceLength: shape.sequenceLength)
         var (loss, gradients) = try model.languageModelLoss(inputs, targets: targets)
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
         let norm = GradientClipping.clip(&gradients.weights, config: model.config, maxNorm: settings.clipNorm)
@@ -106,7 +138,8 @@ public struct Trainer: Sendable {
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var record = TrainingRecord(step: step, loss: loss, learningRate: rate, gradientNorm: norm,
-                                    tokensPerSecond: Double(settings.batchSize * settings.sequenceLength) / seconds)
+                                    tokensPerSecond: Double(settings.tokensPerStep) / seconds)
+        if settings.curriculum != nil { record.sequenceLength = shape.sequenceLength }
         if (settings.evaluationInterval > 0 && step % settings.evaluationInterval == 0) || isFinished {
             record.evaluationLoss = try evaluate()
         }

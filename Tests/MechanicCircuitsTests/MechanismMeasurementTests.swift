@@ -27,6 +27,9 @@ final class MechanismMeasurementTests: XCTestCase {
         XCTAssertEqual(report.runs.map(\.length), [4], "n = 200 does not fit a 256-token context twice and is left out")
         XCTAssertEqual(report.induction.count, 4)
         XCTAssertTrue((report.induction + report.previousToken).allSatisfy { $0 >= 0 && $0 <= 1 })
+        XCTAssertEqual(report.shiftedInduction?.count, 4)
+        XCTAssertTrue(report.shiftedInduction!.allSatisfy { $0 >= 0 && $0 <= 1 })
+        XCTAssertEqual(report.shiftedInduction!.max(), report.shiftedInduction![report.heads.firstIndex(of: report.shiftedInductionHead!)!])
         if let previous = report.previousTokenHead {
             XCTAssertLessThan(previous.layer, report.inductionHead.layer, "the previous-token head is before the induction head")
         } else {
@@ -34,6 +37,21 @@ final class MechanismMeasurementTests: XCTestCase {
         }
         XCTAssertEqual(try InductionMechanism.measure(model: small, tokenizer: Self.tokenizer, lengths: [4], offsets: [0], perCell: 2, seed: 1).induction,
                        try InductionMechanism.measure(model: small, tokenizer: Self.tokenizer, lengths: [4], offsets: [0], perCell: 2, seed: 1).induction)
+    }
+
+    /// On `R + R` (n = 4), a head attending from each second-copy position i to i − n + 2 scores 1
+    /// shifted and 0 induction; one attending to i − n + 1 the reverse.
+    func testShiftedAndTextbookInductionAttentionAreScoredApart() {
+        let n = 4, start = 1, t = start + 2 * n, heads = 2
+        var pattern = [Float](repeating: 0, count: heads * t * t)     // [batch 1, head, q, k]
+        for q in 0..<t {
+            let secondCopy = q >= start + n
+            pattern[(0 * t + q) * t + (secondCopy ? q - n + 2 : q)] = 1   // head 0: shifted
+            pattern[(1 * t + q) * t + (secondCopy ? q - n + 1 : q)] = 1   // head 1: textbook
+        }
+        let queries = (start + n)..<t
+        XCTAssertEqual(InductionMechanism.attentionSums(pattern, batch: 1, heads: heads, positions: t, queries: queries, back: n - 2), [4, 0])
+        XCTAssertEqual(InductionMechanism.attentionSums(pattern, batch: 1, heads: heads, positions: t, queries: queries, back: n - 1), [0, 4])
     }
 
     func testIOIRolesFollowTheirThresholds() throws {

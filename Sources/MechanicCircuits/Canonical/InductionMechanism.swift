@@ -32,6 +32,12 @@ public enum InductionMechanism {
         public var thirdCopyRecent: Float
         public var thirdCopyOldest: Float
         public var checks: [MechanismCheck]
+        /// Per head, attention from second-copy position i to i − n + 2, one token past the
+        /// induction target: the shifted circuit a 2-layer model learned in PyTorch (run e17 of
+        /// `scripts/induction_recipe_pytorch.py`). Nil in reports made before it was measured.
+        public var shiftedInduction: [Float]? = nil
+        /// The head with the highest shifted score.
+        public var shiftedInductionHead: HeadID? = nil
     }
 
     /// Runs the checks.
@@ -46,7 +52,7 @@ public enum InductionMechanism {
         let ids = RandomInductionTask.drawable(tokenizer: tokenizer)
         var rng = SeededRandom(seed: seed)
         let heads = HeadID.all(layers: c.layers, heads: c.heads)
-        var induction = [Float](repeating: 0, count: heads.count), previous = induction
+        var induction = [Float](repeating: 0, count: heads.count), previous = induction, shifted = induction
         var inductionCount = 0, previousCount = 0
         var cells: [(n: Int, offset: Int, rows: [[Int]])] = []
         // Cells that do not fit the context are left out (and missing from `runs`).
@@ -67,24 +73,25 @@ public enum InductionMechanism {
                                       capture: CaptureSpec(where: { $0.point == .pattern })).cache
             for layer in 0..<c.layers {
                 let pattern = cache[.pattern(layer)]!.storage               // [batch, head, q, k]
+                let secondCopy = (start + cell.n)..<t
+                let ind = attentionSums(pattern, batch: cell.rows.count, heads: c.heads, positions: t, queries: secondCopy, back: cell.n - 1)
+                let shift = attentionSums(pattern, batch: cell.rows.count, heads: c.heads, positions: t, queries: secondCopy, back: cell.n - 2)
+                let prev = attentionSums(pattern, batch: cell.rows.count, heads: c.heads, positions: t, queries: 1..<t, back: 1)
                 for h in 0..<c.heads {
-                    var ind: Float = 0, prev: Float = 0
-                    for b in 0..<cell.rows.count {
-                        let base = (b * c.heads + h) * t * t
-                        for q in (start + cell.n)..<t { ind += pattern[base + q * t + q - cell.n + 1] }
-                        for q in 1..<t { prev += pattern[base + q * t + q - 1] }
-                    }
-                    induction[layer * c.heads + h] += ind
-                    previous[layer * c.heads + h] += prev
+                    induction[layer * c.heads + h] += ind[h]
+                    shifted[layer * c.heads + h] += shift[h]
+                    previous[layer * c.heads + h] += prev[h]
                 }
             }
             inductionCount += cell.rows.count * cell.n
             previousCount += cell.rows.count * (t - 1)
         }
         induction = induction.map { $0 / Float(inductionCount) }
+        shifted = shifted.map { $0 / Float(inductionCount) }
         previous = previous.map { $0 / Float(previousCount) }
         let best = induction.indices.max { induction[$0] < induction[$1] }!
         let inductionHead = heads[best]
+        let bestShifted = shifted.indices.max { shifted[$0] < shifted[$1] }!
         let earlier = previous.indices.filter { heads[$0].layer < inductionHead.layer }
         let previousHead = earlier.max { previous[$0] < previous[$1] }.map { heads[$0] }
 
@@ -147,7 +154,9 @@ public enum InductionMechanism {
         oldest /= Float(count3)
 
         var checks: [MechanismCheck] = [
-            MechanismCheck("best induction score", measured: Double(induction[best]), .atLeast, 0.4, detail: "head \(inductionHead)"),
+            MechanismCheck("best induction score", measured: Double(induction[best]), .atLeast, 0.4,
+                           detail: String(format: "head %@; shifted (i − n + 2) best %.3f, head %@", inductionHead.description,
+                                          shifted[bestShifted], heads[bestShifted].description)),
         ]
         for r in runs {
             checks.append(MechanismCheck("second-copy loss, n = \(r.length)", measured: Double(r.secondCopyLoss), .below, 1, detail: "nats"))
@@ -166,7 +175,23 @@ public enum InductionMechanism {
                                      detail: String(format: "recent %.3f, oldest %.3f", recent, oldest)))
         return Report(heads: heads, induction: induction, previousToken: previous, runs: runs, offsets: offsets, sequencesPerCell: perCell,
                       inductionHead: inductionHead, previousTokenHead: previousHead, thirdCopyRecent: recent, thirdCopyOldest: oldest,
-                      checks: checks)
+                      checks: checks, shiftedInduction: shifted, shiftedInductionHead: heads[bestShifted])
+    }
+
+    /// Per head, the summed attention from each query position q to key q − `back`.
+    ///
+    /// - Parameters:
+    ///   - pattern: attention probabilities `[batch, head, q, k]`, flattened.
+    ///   - queries: query positions, each at least `back`.
+    static func attentionSums(_ pattern: [Float], batch: Int, heads: Int, positions t: Int, queries: Range<Int>, back: Int) -> [Float] {
+        (0..<heads).map { h in
+            var sum: Float = 0
+            for b in 0..<batch {
+                let base = (b * heads + h) * t * t
+                for q in queries { sum += pattern[base + q * t + q - back] }
+            }
+            return sum
+        }
     }
 
     /// A tensor of `t`'s shape whose every [batch, pos] slice is the mean over batch and positions.

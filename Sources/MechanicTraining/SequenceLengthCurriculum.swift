@@ -1,0 +1,65 @@
+/// Short training windows first, the full context later, at a constant number of tokens per step:
+/// the batch grows as the window shrinks.
+///
+/// A 2-layer attention-only model trained on 64 tokens or more from step 0 stays on the "copy
+/// some earlier token" plateau for thousands of steps; 32-token windows reach the induction
+/// phase change first, and doubling the window every ~1,000 steps keeps it (run e17 of
+/// `scripts/induction_recipe_pytorch.py`). The schedule is a pure function of the step, so a
+/// resumed run trains on the same windows as an uninterrupted one.
+public struct SequenceLengthCurriculum: Codable, Equatable, Sendable {
+    /// `steps` updates on windows of `length` tokens.
+    public struct Stage: Codable, Equatable, Sendable {
+        public var length: Int
+        public var steps: Int
+
+        public init(length: Int, steps: Int) {
+            self.length = length
+            self.steps = steps
+        }
+    }
+
+    /// The stages in order; after the last one training uses the full sequence length.
+    public var stages: [Stage]
+
+    public init(_ stages: [Stage]) {
+        self.stages = stages
+    }
+
+    /// e17's curriculum: 3,000 steps of 32 tokens, then 1,000 each of 64 and 128 (then the full 256).
+    public static let e17 = SequenceLengthCurriculum([.init(length: 32, steps: 3000), .init(length: 64, steps: 1000),
+                                                      .init(length: 128, steps: 1000)])
+
+    /// Steps covered by the stages.
+    public var stagedSteps: Int { stages.reduce(0) { $0 + $1.steps } }
+
+    /// The window length of update number `step` (0-based): the stage's, or `full` after the stages.
+    public func length(at step: Int, full: Int) -> Int {
+        var end = 0
+        for stage in stages {
+            end += stage.steps
+            if step < end { return stage.length }
+        }
+        return full
+    }
+
+    /// The same curriculum with every stage scaled by `factor` (at least one step each), for a
+    /// run stretched or shortened to another number of steps.
+    public func scaled(by factor: Double) -> SequenceLengthCurriculum {
+        SequenceLengthCurriculum(stages.map { Stage(length: $0.length, steps: max(1, Int((Double($0.steps) * factor).rounded()))) })
+    }
+
+    /// Why the curriculum cannot be used with `tokensPerStep` tokens per step and windows of at
+    /// most `full` tokens, or `nil`.
+    public func problem(tokensPerStep: Int, full: Int) -> String? {
+        for stage in stages {
+            if stage.steps < 1 { return "curriculum stage of \(stage.length) tokens must last at least 1 step" }
+            if stage.length < 2 || stage.length > full {
+                return "curriculum window \(stage.length) must be between 2 and the sequence length \(full)"
+            }
+            if tokensPerStep % stage.length != 0 {
+                return "curriculum window \(stage.length) must divide the \(tokensPerStep) tokens per step"
+            }
+        }
+        return nil
+    }
+}
