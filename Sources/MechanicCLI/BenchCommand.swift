@@ -91,7 +91,7 @@ struct ForwardBench: ParsableCommand {
     func run() throws {
         threads.apply()
         let config = architecture.config
-        if !json { printError("building \(architecture.description) weights (seed \(seed))…") }
+        if !json { printError("building \(architecture.description) weights (seed \(seed)); OpenBLAS kernels: \(BLASCore.current)…") }
         let model = try Transformer(config: config, weights: .random(config: config, seed: seed))
         var rng = SeededRandom(seed: seed &+ 1)
         var rows: [Row] = []

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Mechanic
 
 /// The `mechanic` command: it only lists subcommands; each does its work through library calls.
 @main
@@ -26,6 +27,7 @@ struct MechanicCommand: ParsableCommand {
     /// ArgumentParser's `main`, with standard output checked at the end (help text included):
     /// output that could not be written is an error, not a success.
     static func main() {
+        useNativeBLASKernels()
         StandardOutput.ignoreBrokenPipes()
         do {
             var command = try parseAsRoot(NegativeNumbers.attach(Array(CommandLine.arguments.dropFirst())))
@@ -36,5 +38,16 @@ struct MechanicCommand: ParsableCommand {
             if !text.isEmpty { print(text) }
         }
         StandardOutput.finish()
+    }
+
+    /// Re-executes this binary with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to generic
+    /// kernels on a CPU it does not know (``BLASCore``): the products then run 2× faster or more.
+    /// Nothing happens when the variable is already set (by the user, or by this re-execution).
+    static func useNativeBLASKernels() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let core = BLASCore.nativeCoreType(current: BLASCore.current, flags: BLASCore.cpuFlags()) else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // execv returned: it failed; carry on with the kernels there are.
     }
 }
