@@ -5,10 +5,11 @@ import Mechanic
 /// The researcher's workflow end to end through the binary: train a toy model, write its card,
 /// discover a circuit against a ground truth, report sinks.
 final class WorkflowTests: XCTestCase {
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("mechanic")
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -69,9 +70,12 @@ final class WorkflowTests: XCTestCase {
         XCTAssertNotEqual(noModel.status, 0)
         XCTAssertTrue(noModel.stderr.contains("not a model folder"))
 
-        // `sae capture` writes exactly the vectors the SAE method codes.
+        // `sae capture` writes exactly the vectors the SAE method codes, bit for bit when both use the
+        // same BLAS kernels (the binary would otherwise pick the CPU's own where OpenBLAS fell back
+        // to generic ones, see BLASCore; this process keeps OpenBLAS's choice).
         let captured = dir.appendingPathComponent("capture.safetensors")
-        let capture = try run(["sae", "capture", "--model", model, "--task", "induction", "--count", "6", "--out", captured.path])
+        let capture = try run(["sae", "capture", "--model", model, "--task", "induction", "--count", "6", "--out", captured.path],
+                              environment: ["OPENBLAS_CORETYPE": BLASCore.current])
         XCTAssertEqual(capture.status, 0, capture.stderr)
         let file = try SafetensorsFile(path: captured.path)
         let loaded = try CheckpointLoader.load(folder: URL(fileURLWithPath: model))
