@@ -140,8 +140,7 @@ struct EvaluateCommand: ParsableCommand {
         let (_, model, tokenizer) = try loadModelFolder(model, weights)
         let graph = ComputationalGraph(config: model.config)
         let path = (self.graph! as NSString).expandingTildeInPath
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(self.graph!)") }
-        let contents = try MIBGraphFile.decode(data, graph: graph)
+        let contents = try MIBGraphFile.decode(try Self.contents(of: self.graph!), graph: graph)
         let truth = try edgeGroundTruth(graph: graph)
         let made = try circuitTask(task).dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true)
         let set = Array(try made.keepingCorrect(model: model).positives.prefix(prompts))
@@ -165,11 +164,18 @@ struct EvaluateCommand: ParsableCommand {
               logScale: logScale, edgeAUC: truth?.auc(scored))
     }
 
+    /// The bytes of a file named on the command line (`~` expanded).
+    static func contents(of path: String, option: String? = nil) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath) else {
+            throw CLIError("cannot read " + (option.map { $0 + " " } ?? "") + path)
+        }
+        return data
+    }
+
     /// --edge-truth read against the graph being evaluated, before any curve is computed.
     func edgeGroundTruth(graph: ComputationalGraph) throws -> EdgeGroundTruth? {
         guard let edgeTruth else { return nil }
-        let path = (edgeTruth as NSString).expandingTildeInPath
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read --edge-truth \(edgeTruth)") }
+        let data = try Self.contents(of: edgeTruth, option: "--edge-truth")
         do {
             return try EdgeGroundTruth.read(data, graph: graph)
         } catch {

@@ -87,17 +87,13 @@ struct Mutator {
                 let cut = below(bytes.count + 1), from = below(other.count + 1)
                 bytes = Array(bytes[..<cut]) + other[from...]
             default:                                                         // a number's digits, rewritten
-                if let i = bytes.indices.filter({ (48...57).contains(bytes[$0]) }).randomElementSeeded(&self) {
+                let digits = bytes.indices.filter { (48...57).contains(bytes[$0]) }
+                if !digits.isEmpty {
+                    let i = digits[below(digits.count)]
                     bytes.replaceSubrange(i...i, with: Array(["0", "-1", "99999999999999999999", "1e309", "nan"][below(5)].utf8))
                 }
             }
         }
         return bytes
-    }
-}
-
-extension Array {
-    func randomElementSeeded(_ mutator: inout Mutator) -> Element? {
-        isEmpty ? nil : self[mutator.below(count)]
     }
 }

@@ -71,13 +71,23 @@ struct AttentionPostNorm: Sendable {
         return out
     }
 
-    /// `post_l(sum + delta) − post_l(sum)` `[rows, dModel]`: what the residual gains when the
-    /// layer's heads change by `delta` (both `[rows, dModel]`).
-    func shift(layer: Int, sum: [Float], delta: [Float]) -> [Float] {
-        precondition(sum.count == delta.count)
-        let moved = normed(layer: layer, zip(sum, delta).map { $0.0 + $0.1 })
-        let base = normed(layer: layer, sum)
-        return zip(moved, base).map { $0.0 - $0.1 }
+    /// A layer's attention sum `A_l` and what it adds to the residual, `post_l(A_l)` (both
+    /// `[rows, dModel]`), normed once per run however many receivers patch its heads.
+    struct Output {
+        let sum: [Float]
+        let normed: [Float]
+    }
+
+    func output(layer: Int, sum: [Float]) -> Output {
+        Output(sum: sum, normed: normed(layer: layer, sum))
+    }
+
+    /// `post_l(A_l + delta) − post_l(A_l)` `[rows, dModel]`: what the residual gains when the
+    /// layer's heads change by `delta` (`[rows, dModel]`).
+    func shift(layer: Int, from output: Output, delta: [Float]) -> [Float] {
+        precondition(output.sum.count == delta.count)
+        let moved = normed(layer: layer, zip(output.sum, delta).map { $0.0 + $0.1 })
+        return zip(moved, output.normed).map { $0.0 - $0.1 }
     }
 
     /// The same to first order, `J_l(A) · δ = g ⊙ (δ − n · mean(n ⊙ δ)) / s`, for `δ` `[rows, dModel]`

@@ -73,7 +73,7 @@ struct EdgePatch {
                 for i in 0..<n { state.difference[s * n + i] = clean!.storage[s * n + i] - replacement.storage[s * n + i] }
             }
             if let post = math.postNorm {
-                for layer in 0..<startLayer { state.attentionSums[layer] = post.preNormSum(layer: layer, outputs: clean!, graph: graph) }
+                for layer in 0..<startLayer { state.attentionOutputs[layer] = post.output(layer: layer, sum: post.preNormSum(layer: layer, outputs: clean!, graph: graph)) }
             }
         }
         let c = math.config
@@ -102,7 +102,7 @@ struct EdgePatch {
             if !heads.isEmpty {
                 let wo = math.model.weights.blocks[layer].attnOutWeight
                 list.append(Intervention(.z(layer), .custom { z, _ in
-                    if let post = math.postNorm { state.attentionSums[layer] = post.preNormSum(layer: layer, z: z) }
+                    if let post = math.postNorm { state.attentionOutputs[layer] = post.output(layer: layer, sum: post.preNormSum(layer: layer, z: z)) }
                     let (d, hc, dh) = (c.dModel, c.heads, c.dHead)
                     let rows = z.count / (hc * dh)
                     var out = [Float](repeating: 0, count: rows * d)
@@ -137,7 +137,7 @@ struct EdgePatch {
                     let receiver = graph.receivers[r]
                     var x = state.patchedInput(math.inputHook(receiver), senders: additiveSenders[r], strength: strength)
                     for (layer, heads) in postNormedHeads[r] {
-                        let shift = math.postNorm!.shift(layer: layer, sum: state.attentionSums[layer]!,
+                        let shift = math.postNorm!.shift(layer: layer, from: state.attentionOutputs[layer]!,
                                                          delta: state.combined(heads, scale: -strength))
                         for i in x.indices { x[i] += shift[i] }
                     }
@@ -178,8 +178,8 @@ final class EdgePatchState: @unchecked Sendable {
     /// `[senders, rows, dModel]`: current − replacement for the senders seen so far (zero otherwise).
     var difference: [Float]
     var residuals: [HookName: [Float]] = [:]
-    /// With post-norms, each layer's pre-norm attention sum `A_l` `[rows, dModel]` in this run.
-    var attentionSums: [Int: [Float]] = [:]
+    /// With post-norms, each layer's attention sum `A_l` in this run and its normed output.
+    var attentionOutputs: [Int: AttentionPostNorm.Output] = [:]
 
     init(replacement: SenderOutputs) {
         self.replacement = replacement

@@ -46,11 +46,11 @@ public enum EdgePatching {
         // With post-norms, what each head's difference adds to the residual: [senders] of [rows, dModel] (heads only).
         var headShifts: [Int: [Float]] = [:]
         if let post = math.postNorm {
-            var sums: [Int: [Float]] = [:]
+            var outputs: [Int: AttentionPostNorm.Output] = [:]
             for (s, sender) in graph.senders.enumerated() {
                 guard case .head(let h) = sender else { continue }
-                if sums[h.layer] == nil { sums[h.layer] = post.preNormSum(layer: h.layer, outputs: clean, graph: graph) }
-                headShifts[s] = post.shift(layer: h.layer, sum: sums[h.layer]!, delta: Array(difference.output(s)))
+                if outputs[h.layer] == nil { outputs[h.layer] = post.output(layer: h.layer, sum: post.preNormSum(layer: h.layer, outputs: clean, graph: graph)) }
+                headShifts[s] = post.shift(layer: h.layer, from: outputs[h.layer]!, delta: Array(difference.output(s)))
             }
         }
         let senderIndex = Dictionary(uniqueKeysWithValues: graph.senders.enumerated().map { ($0.element, $0.offset) })
