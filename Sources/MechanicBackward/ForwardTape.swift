@@ -69,6 +69,8 @@ struct LayerNormTape {
     var scale: Tensor
     /// Whether this is an RMS norm (no centring, no bias).
     var rms: Bool
+    /// Whether the model has no normalisation: the norm is the identity (scale 1, normalized = input).
+    var identity = false
 }
 
 extension ForwardTape {

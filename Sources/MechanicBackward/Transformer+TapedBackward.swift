@@ -195,10 +195,17 @@ extension Transformer {
         let capped = tape.cappedScores ?? Tensor(shape: [0])                 // [batch, head, queryPos, keyPos]
         dPattern.withOptionalBase { dP in
             dScores.withOptionalBase { dS in
-                Backprop.attentionBackward(dz: dz.storage, qkv: tape.qkv.storage, pattern: tape.pattern.storage,
-                                           batch: b, positions: t, heads: h, dHead: dh, scale: scale,
-                                           dqkv: &dqkv.storage, dPattern: dP, dScores: dS,
-                                           capped: capped.storage, softcap: tape.cappedScores == nil ? nil : softcap)
+                if config.causal {
+                    Backprop.attentionBackward(dz: dz.storage, qkv: tape.qkv.storage, pattern: tape.pattern.storage,
+                                               batch: b, positions: t, heads: h, dHead: dh, scale: scale,
+                                               dqkv: &dqkv.storage, dPattern: dP, dScores: dS,
+                                               capped: capped.storage, softcap: tape.cappedScores == nil ? nil : softcap)
+                } else {
+                    Backprop.bidirectionalAttentionBackward(dz: dz.storage, qkv: tape.qkv.storage, pattern: tape.pattern.storage,
+                                                            batch: b, positions: t, heads: h, dHead: dh, scale: scale,
+                                                            dqkv: &dqkv.storage, dPattern: dP, dScores: dS,
+                                                            capped: capped.storage, softcap: tape.cappedScores == nil ? nil : softcap)
+                }
             }
         }
         if let dPattern { hooks.record(.pattern(layer), dPattern) }
@@ -359,6 +366,11 @@ extension Transformer {
             }
             hooks.record(normalizedHook, dNormalized)
             hooks.record(scaleHook, dScale)
+        }
+        if tape.identity {
+            // No normalisation: the gradient passes through (the gains are ones, not parameters).
+            Kernels.add(dOut.storage, into: &dx.storage, count: dOut.count)
+            return
         }
         if tape.rms {
             return dGain.withOptionalBase { dG in

@@ -126,8 +126,14 @@ extension Transformer {
         var capped: Tensor? = softcap == nil ? nil : Tensor(shape: [b, h, t, t])  // [batch, head, queryPos, keyPos]
         var z = Tensor(shape: [b, t, h, dh]) { z in                          // [batch, pos, head, dHead]
             capped.withOptionalBase { c in
-                Backprop.attentionForward(qkv: qkv.storage, batch: b, positions: t, heads: h, dHead: dh, scale: scale,
-                                          pattern: &pattern.storage, z: z.baseAddress!, window: window, softcap: softcap, capped: c)
+                if config.causal {
+                    Backprop.attentionForward(qkv: qkv.storage, batch: b, positions: t, heads: h, dHead: dh, scale: scale,
+                                              pattern: &pattern.storage, z: z.baseAddress!, window: window, softcap: softcap, capped: c)
+                } else {
+                    Backprop.bidirectionalAttentionForward(qkv: qkv.storage, batch: b, positions: t, heads: h, dHead: dh,
+                                                           scale: scale, lengths: hooks.batch.lengths, pattern: &pattern.storage,
+                                                           z: z.baseAddress!, softcap: softcap, capped: c)
+                }
             }
         }
         hooks.apply(.z(layer), to: &z)
@@ -238,6 +244,11 @@ extension Transformer {
     /// The model's norm of `[…, dim]` (the residual, or each head for QK-norm), returning its tape
     /// and output: layer norm when it has a bias, RMS norm otherwise (as `Transformer.run` chooses).
     func tapedNorm(_ x: Tensor, gain: Tensor, bias: Tensor?) -> (LayerNormTape, Tensor) {
+        if config.norm == .none {
+            // No normalisation: the identity, as `Transformer.run` computes it.
+            return (LayerNormTape(normalized: x, scale: Tensor(shape: Array(x.shape.dropLast()), repeating: 1), rms: true,
+                                  identity: true), x)
+        }
         if config.norm == .layerNorm, let bias { return tapedLayerNorm(x, gain: gain, bias: bias) }
         let d = x.shape[x.rank - 1], rows = x.count / d
         var normalized = Tensor(shape: x.shape), scale = Tensor(shape: Array(x.shape.dropLast()))

@@ -40,7 +40,8 @@ extension Transformer {
         return z
     }
 
-    /// Causal multi-head self-attention, HF `GPT2Attention` (eager), with TransformerLens hooks.
+    /// Multi-head self-attention, HF `GPT2Attention` (eager), with TransformerLens hooks: causal,
+    /// or bidirectional with right padding masked when the config says so.
     ///
     /// - Parameter x: the layer-normed residual `[batch, pos, dModel]`.
     /// - Returns: `hook_attn_out` before its hook, `[batch, pos, dModel]`.
@@ -60,7 +61,7 @@ extension Transformer {
         let window = config.window(layer: layer)
         let softcap = config.attentionSoftcap
         var z: Tensor                                                        // [batch, pos, head, dHead]
-        if t > Transformer.attentionTile && !hooks.isActive(.attnScores(layer)) && !hooks.isActive(.pattern(layer)) {
+        if t > Transformer.attentionTile && config.causal && !hooks.isActive(.attnScores(layer)) && !hooks.isActive(.pattern(layer)) {
             z = streamedAttention(qkv, batch: b, positions: t, heads: h, scale: config.attentionScale, window: window, softcap: softcap)
         } else {
             z = try materialisedAttention(layer, qkv, batch: b, positions: t, heads: h, scale: config.attentionScale,
@@ -168,22 +169,40 @@ extension Transformer {
         // pattern [batch, head, queryPos, keyPos]: scores, then (in place) their causal softmax.
         let tile = Transformer.attentionTile
         let small = t <= tile
+        let causal = config.causal
+        // Bidirectional models mask right padding by each row's length instead of the diagonal.
+        let lengths = (0..<b).map { causal ? t : hooks.batch.lengths[$0] }   // [batch]
         var pattern = Tensor(shape: [b, h, t, t]) { scores in
             qkv.storage.withUnsafeBufferPointer { qkv in
-                Kernels.causalAttentionScores(qkv: qkv.baseAddress!, batch: b, positions: t, heads: h, dHead: dh, scale: scale,
-                                              scores: scores.baseAddress!, small: small, tile: tile)
+                if causal {
+                    Kernels.causalAttentionScores(qkv: qkv.baseAddress!, batch: b, positions: t, heads: h, dHead: dh, scale: scale,
+                                                  scores: scores.baseAddress!, small: small, tile: tile)
+                } else {
+                    Kernels.bidirectionalAttentionScores(qkv: qkv.baseAddress!, batch: b, positions: t, heads: h, dHead: dh,
+                                                         scale: scale, lengths: lengths, scores: scores.baseAddress!)
+                }
             }
         }
         if softcap != nil || window != nil {
             pattern.storage.withUnsafeMutableBufferPointer { p in
-                for m in 0..<(b * h) { Kernels.maskScores(p.baseAddress! + m * t * t, queries: t, keys: t, ld: t, window: window, softcap: softcap) }
+                for m in 0..<(b * h) {
+                    // Bidirectional: every query sees keys 0..<length (queryOffset past the end).
+                    Kernels.maskScores(p.baseAddress! + m * t * t, queries: t, keys: causal ? t : lengths[m / h], ld: t,
+                                       queryOffset: causal ? 0 : t, window: window, softcap: softcap)
+                }
             }
         }
         try hooks.visit(.attnScores(layer), &pattern)
         pattern.storage.withUnsafeMutableBufferPointer { p in
             let base = p.baseAddress!
             Kernels.parallelFor(b * h, minimumChunk: max(1, 4096 / (t * t))) { range in
-                for m in range { Kernels.causalSoftmax(base + m * t * t, queries: t, keys: t, ld: t, window: window) }
+                for m in range {
+                    if causal {
+                        Kernels.causalSoftmax(base + m * t * t, queries: t, keys: t, ld: t, window: window)
+                    } else {
+                        Kernels.keyMaskedSoftmax(base + m * t * t, queries: t, positions: t, length: lengths[m / h])
+                    }
+                }
             }
         }
         try hooks.visit(.pattern(layer), &pattern)
@@ -195,7 +214,7 @@ extension Transformer {
                 pattern.storage.withUnsafeBufferPointer { p in
                     // An edited pattern may put weight on later keys: then use them all.
                     Kernels.attentionValues(qkv: qkv.baseAddress!, pattern: p.baseAddress!, batch: b, positions: t, heads: h,
-                                            dHead: dh, z: z.baseAddress!, small: small, tile: tile, causal: !patternEdited)
+                                            dHead: dh, z: z.baseAddress!, small: small, tile: tile, causal: causal && !patternEdited)
                 }
             }
         }

@@ -19,6 +19,9 @@ extension Transformer {
         let rms = config.norm == .rmsNorm
         var shape = x.shape
         shape[shape.count - 1] = 1
+        if config.norm == .none {
+            return try identityNormForward(x, scaleShape: shape, scaleHook: scaleHook, normalizedHook: normalizedHook, hooks: &hooks)
+        }
         guard hooks.isActive(scaleHook) || hooks.isActive(normalizedHook) else {
             return Tensor(shape: x.shape) { out in
                 x.storage.withUnsafeBufferPointer { xs in
@@ -85,5 +88,27 @@ extension Transformer {
             }
         }
         return out
+    }
+
+    /// The "norm" of a model without normalisation: the identity, with its hooks kept so methods
+    /// that read or edit them run unchanged. `hook_scale` is 1; `hook_normalized` is `x / scale`
+    /// (so an edited scale divides, as in a real norm) and is the output.
+    ///
+    /// - Parameters:
+    ///   - x: `[…, dim]`; scaleShape: `[…, 1]`.
+    func identityNormForward(_ x: Tensor, scaleShape: [Int], scaleHook: HookName, normalizedHook: HookName,
+                             hooks: inout HookRunner) throws -> Tensor {
+        guard hooks.isActive(scaleHook) || hooks.isActive(normalizedHook) else { return x }
+        let d = x.shape[x.rank - 1]
+        var scale = Tensor(shape: scaleShape, repeating: 1)                 // [batch, pos, 1]
+        var normalized = x                                                   // [batch, pos, dModel]
+        if try hooks.visit(scaleHook, &scale) {
+            for r in 0..<(x.count / d) {
+                let inv = 1 / scale.storage[r]
+                for i in 0..<d { normalized.storage[r * d + i] = x.storage[r * d + i] * inv }
+            }
+        }
+        try hooks.visit(normalizedHook, &normalized)
+        return normalized
     }
 }

@@ -32,6 +32,9 @@ public struct TransformerConfig: Equatable, Sendable {
     public var layerNormEpsilon: Float
     /// Which normalisation the blocks and the final norm use.
     public var norm: Normalization
+    /// Whether a query sees only keys at or before it (every decoder LM), or every real key of its
+    /// row (TransformerLens `attention_dir="bidirectional"`; tracr programs that look ahead).
+    public var causal: Bool
     /// MLP nonlinearity.
     public var activation: Activation
     /// Whether the MLP is gated (SwiGLU / GeGLU): `down(act(gate(x)) · up(x))`.
@@ -70,10 +73,14 @@ public struct TransformerConfig: Equatable, Sendable {
     public var bosTokenID: Int
     public var eosTokenID: Int
 
-    /// Layer norm (mean-centred, with a bias) or RMS norm (no centring, no bias).
+    /// Layer norm (mean-centred, with a bias), RMS norm (no centring, no bias), or none.
     public enum Normalization: String, Sendable, Codable {
         case layerNorm
         case rmsNorm
+        /// No normalisation (TransformerLens `normalization_type=None`; tracr's compiled models).
+        /// The norms' hooks stay, as identities: `hook_scale` is 1 and `hook_normalized` is the
+        /// input, so every method that reads or edits them runs unchanged. There are no gains.
+        case none
     }
 
     /// MLP nonlinearities, named as in HF's `ACT2FN`.
@@ -101,6 +108,8 @@ public struct TransformerConfig: Equatable, Sendable {
     public var groupSize: Int { heads / max(1, kvHeads) }
     /// Whether a LayerNorm-style bias exists on the norms.
     public var normHasBias: Bool { norm == .layerNorm }
+    /// Whether the norms have gains to load (every normalisation but `.none`).
+    public var normHasGain: Bool { norm != .none }
     /// Whether the model has learned position embeddings (`hook_pos_embed`).
     public var hasLearnedPositions: Bool { positions == .learned }
 
@@ -122,7 +131,7 @@ public struct TransformerConfig: Equatable, Sendable {
     /// it reads GPT-2's fused q/k/v layout directly.
     var hasPlainAttention: Bool {
         kvHeads == heads && positions == .learned && !qkNorm && slidingWindow == nil && attentionSoftcap == nil
-            && !postNorms && !parallelBlocks
+            && !postNorms && !parallelBlocks && causal
     }
 
     /// A GPT-2-family configuration; defaults are GPT-2 small's.
@@ -146,6 +155,7 @@ public struct TransformerConfig: Equatable, Sendable {
         self.innerDimension = innerDimension
         self.layerNormEpsilon = layerNormEpsilon
         self.norm = .layerNorm
+        self.causal = true
         self.activation = activation
         self.gatedMLP = false
         self.attentionOnly = attentionOnly
@@ -184,6 +194,7 @@ public struct TransformerConfig: Equatable, Sendable {
         if !(layerNormEpsilon > 0 && layerNormEpsilon < 1) { return "the norm epsilon is \(layerNormEpsilon); expected a small positive number" }
         if !(attentionScale.isFinite && attentionScale > 0) { return "the attention scale is \(attentionScale); expected a positive number" }
         if let w = slidingWindow, w < 1 { return "the sliding window is \(w); expected at least 1" }
+        if slidingWindow != nil && !causal { return "a sliding window needs causal attention; this model is bidirectional" }
         if let s = slidingLayers, s.count != layers { return "layer_types lists \(s.count) layers for a model of \(layers)" }
         for cap in [attentionSoftcap, finalSoftcap].compactMap({ $0 }) where !(cap.isFinite && cap > 0) {
             return "a soft-capping value is \(cap); expected a positive number"
@@ -193,13 +204,14 @@ public struct TransformerConfig: Equatable, Sendable {
             if let reason = rotary.problem(dHead: dHead) { return reason }
         }
         if (gatedMLP || parallelBlocks || postNorms) && attentionOnly { return "an attention-only model cannot have MLP options" }
+        if norm == .none && (qkNorm || postNorms) { return "a model without normalisation cannot have QK-norm or post-norms" }
         return nil
     }
 
     /// Number of parameters (a tied unembedding counted once).
     public var parameterCount: Int {
         let (d, m) = (dModel, dMLP)
-        let norm = normHasBias ? 2 * d : d
+        let norm = normHasBias ? 2 * d : normHasGain ? d : 0
         var attention = d * (heads + 2 * kvHeads) * dHead + dAttention * d + norm
         if qkvBias { attention += (heads + 2 * kvHeads) * dHead }
         if attentionOutBias { attention += d }
@@ -219,7 +231,12 @@ public struct TransformerConfig: Equatable, Sendable {
     /// The architecture features this configuration uses, for `inspect` and error messages.
     public var features: [String] {
         var list: [String] = []
-        list.append(norm == .layerNorm ? "LayerNorm" : "RMSNorm")
+        switch norm {
+        case .layerNorm: list.append("LayerNorm")
+        case .rmsNorm: list.append("RMSNorm")
+        case .none: list.append("no normalisation")
+        }
+        if !causal { list.append("bidirectional attention") }
         switch positions {
         case .learned: list.append("learned positions")
         case .rotary(let r):

@@ -108,12 +108,12 @@ extension TransformerWeights {
     public static func expectedShapes(for config: TransformerConfig) -> [(path: String, shape: [Int])] {
         let (d, v, c, m) = (config.dModel, config.vocabSize, config.contextLength, config.dMLP)
         let (qkv, a, dh) = ((config.heads + 2 * config.kvHeads) * config.dHead, config.dAttention, config.dHead)
-        let normBias = config.normHasBias
+        let (normBias, normGain) = (config.normHasBias, config.normHasGain)
         var shapes: [(String, [Int])] = [("tokenEmbedding", [v, d])]
         if config.hasLearnedPositions { shapes.append(("positionEmbedding", [c, d])) }
         for l in 0..<config.layers {
             let p = "blocks.\(l)."
-            shapes.append((p + "ln1Gain", [d]))
+            if normGain { shapes.append((p + "ln1Gain", [d])) }
             if normBias { shapes.append((p + "ln1Bias", [d])) }
             shapes.append((p + "qkvWeight", [d, qkv]))
             if config.qkvBias { shapes.append((p + "qkvBias", [qkv])) }
@@ -122,7 +122,7 @@ extension TransformerWeights {
             if config.attentionOutBias { shapes.append((p + "attnOutBias", [d])) }
             if config.postNorms { shapes.append((p + "attnPostNormGain", [d])) }
             guard !config.attentionOnly else { continue }
-            shapes.append((p + "ln2Gain", [d]))
+            if normGain { shapes.append((p + "ln2Gain", [d])) }
             if normBias { shapes.append((p + "ln2Bias", [d])) }
             shapes.append((p + "mlpInWeight", [d, m]))
             if config.mlpBias { shapes.append((p + "mlpInBias", [m])) }
@@ -134,7 +134,7 @@ extension TransformerWeights {
             if config.mlpBias { shapes.append((p + "mlpOutBias", [d])) }
             if config.postNorms { shapes.append((p + "mlpPostNormGain", [d])) }
         }
-        shapes.append(("finalNormGain", [d]))
+        if normGain { shapes.append(("finalNormGain", [d])) }
         if normBias { shapes.append(("finalNormBias", [d])) }
         if !config.tiedEmbeddings { shapes.append(("unembedding", [v, d])) }
         return shapes
@@ -147,7 +147,11 @@ extension TransformerWeights {
     public init(config: TransformerConfig, lookup: (String, [Int]) throws -> Tensor) throws {
         var tensors: [String: Tensor] = [:]
         for (path, shape) in TransformerWeights.constructionOrder(for: config) { tensors[path] = try lookup(path, shape) }
-        func t(_ path: String) -> Tensor { tensors[path]! }
+        // Without normalisation the norms are identities: their gains are ones, not parameters.
+        func t(_ path: String) -> Tensor {
+            if !config.normHasGain && path.hasSuffix("Gain") { return Tensor(shape: [config.dModel], repeating: 1) }
+            return tensors[path]!
+        }
         var blocks: [BlockWeights] = []
         for l in 0..<config.layers {
             let p = "blocks.\(l)."

@@ -89,6 +89,7 @@ public struct SinkAnalysis: Codable, Sendable, Equatable {
     public static func run(model: Transformer, prompts: [[Int]], bosID: Int, padID: Int, options: SinkOptions = SinkOptions(),
                            tokenText: (Int) -> String) throws -> SinkAnalysis {
         try options.validate()
+        guard model.config.causal else { throw SinkError.bidirectionalModel(modelType: model.config.modelType) }
         guard !prompts.isEmpty else { throw SinkError.emptyPromptSet }
         if let empty = prompts.firstIndex(where: \.isEmpty) { throw SinkError.emptyPrompt(index: empty) }
         guard options.examplePrompt < prompts.count else {

@@ -15,6 +15,8 @@ public enum SinkError: Error, CustomStringConvertible, Equatable, Sendable {
     case headOutOfRange(layer: Int, head: Int, heads: Int)
     /// A calibration or held-out split with no batches.
     case emptySplit(name: String)
+    /// The model's attention is bidirectional: sink scores and their uniform baseline assume a causal mask.
+    case bidirectionalModel(modelType: String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,8 @@ public enum SinkError: Error, CustomStringConvertible, Equatable, Sendable {
             return "layer \(layer), head \(head) is out of range (the model has \(heads) heads per layer, 0…\(heads - 1))."
         case .emptySplit(let name):
             return "the \(name) split has no prompts. Give it at least one batch."
+        case .bidirectionalModel(let type):
+            return "this \(type) model attends in both directions; sink analysis is defined for causal attention (its scores and their uniform baseline assume each query sees only earlier keys)."
         }
     }
 }

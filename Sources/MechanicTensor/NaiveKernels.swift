@@ -68,4 +68,19 @@ public enum NaiveKernels {
         }
         return p
     }
+
+    /// Softmax of each row of a `[queries, keys]` score matrix over its first `visible` keys (a
+    /// padding mask; all keys by default); masked entries are zero. Twin of ``Kernels/keyMaskedSoftmax``.
+    public static func maskedSoftmax(_ scores: Tensor, visible: Int? = nil) -> Tensor {
+        let (queries, keys) = (scores.shape[0], scores.shape[1])
+        let visible = min(keys, visible ?? keys)
+        var p = Tensor(shape: [queries, keys])
+        for q in 0..<queries {
+            let m = (0..<visible).map { Double(scores[q, $0]) }.max()!
+            let e = (0..<visible).map { Foundation.exp(Double(scores[q, $0]) - m) }
+            let s = e.reduce(0, +)
+            for j in 0..<visible { p[q, j] = Float(e[j] / s) }
+        }
+        return p
+    }
 }

@@ -4,7 +4,9 @@ import MechanicTensor
 import MechanicTokenizer
 
 /// GPT-2 in double precision, written from the definitions with plain loops: the oracle of the
-/// finite-difference tests. Every TransformerLens hook can be edited through a closure, which
+/// finite-difference tests. It also computes the architecture of tracr's compiled models (no
+/// normalisation, bidirectional attention over each row's real keys, ReLU, untied unembedding,
+/// `heads · dHead ≠ dModel`) when the config says so. Every TransformerLens hook can be edited through a closure, which
 /// is how activations are perturbed.
 struct DoubleGPT2 {
     let config: TransformerConfig
@@ -27,6 +29,7 @@ struct DoubleGPT2 {
     func logits(_ batch: TokenBatch, edit: Edit? = nil) -> [Double] {
         let (b, t, d, v) = (batch.batch, batch.positions, config.dModel, config.vocabSize)
         let (h, dh, m) = (config.heads, config.dHead, config.dMLP)
+        let da = h * dh                                                        // width of all heads
         let rows = b * t
         let wte = parameters["tokenEmbedding"]!, wpe = parameters["positionEmbedding"]!
         func hook(_ name: HookName, _ x: inout [Double]) { edit?(name, &x) }
@@ -44,12 +47,13 @@ struct DoubleGPT2 {
         var resid = zip(embed, pos).map { $0 + $1 }
         for l in 0..<config.layers {
             let w = { (name: String) in parameters["blocks.\(l).\(name)"]! }
+            let optional = { (name: String) in parameters["blocks.\(l).\(name)"] }
             hook(.residPre(l), &resid)
-            let x = layerNorm(resid, rows: rows, gain: w("ln1Gain"), bias: w("ln1Bias"),
+            let x = layerNorm(resid, rows: rows, gain: optional("ln1Gain"), bias: optional("ln1Bias"),
                               scaleHook: .ln1Scale(l), normalizedHook: .ln1Normalized(l), edit: edit)
-            let qkv = linear(x, rows: rows, weight: w("qkvWeight"), bias: w("qkvBias"), inFeatures: d, outFeatures: 3 * d)
+            let qkv = linear(x, rows: rows, weight: w("qkvWeight"), bias: w("qkvBias"), inFeatures: d, outFeatures: 3 * da)
             var parts = (0..<3).map { part in
-                (0..<(rows * d)).map { i in qkv[(i / d) * 3 * d + part * d + i % d] }   // [batch, pos, head, dHead]
+                (0..<(rows * da)).map { i in qkv[(i / da) * 3 * da + part * da + i % da] }   // [batch, pos, head, dHead]
             }
             hook(.q(l), &parts[0])
             hook(.k(l), &parts[1])
@@ -60,7 +64,8 @@ struct DoubleGPT2 {
             for bi in 0..<b {
                 for hi in 0..<h {
                     for i in 0..<t {
-                        for j in 0...i {
+                        // Causal: keys up to the query; bidirectional: every real key of the row.
+                        for j in 0..<(config.causal ? i + 1 : batch.lengths[bi]) {
                             var s = 0.0
                             for c in 0..<dh { s += q[((bi * t + i) * h + hi) * dh + c] * k[((bi * t + j) * h + hi) * dh + c] }
                             scores[((bi * h + hi) * t + i) * t + j] = s * scale
@@ -78,7 +83,7 @@ struct DoubleGPT2 {
                 for j in 0..<t { pattern[row * t + j] = e[e.startIndex + j] / sum }
             }
             hook(.pattern(l), &pattern)
-            var z = [Double](repeating: 0, count: rows * d)                     // [batch, pos, head, dHead]
+            var z = [Double](repeating: 0, count: rows * da)                    // [batch, pos, head, dHead]
             for bi in 0..<b {
                 for hi in 0..<h {
                     for i in 0..<t {
@@ -113,24 +118,26 @@ struct DoubleGPT2 {
                 continue
             }
             hook(.residMid(l), &resid)
-            let x2 = layerNorm(resid, rows: rows, gain: w("ln2Gain"), bias: w("ln2Bias"),
+            let x2 = layerNorm(resid, rows: rows, gain: optional("ln2Gain"), bias: optional("ln2Bias"),
                                scaleHook: .ln2Scale(l), normalizedHook: .ln2Normalized(l), edit: edit)
             var pre = linear(x2, rows: rows, weight: w("mlpInWeight"), bias: w("mlpInBias"), inFeatures: d, outFeatures: m)
             hook(.mlpPre(l), &pre)
-            var post = pre.map { x in 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x))) }
+            var post = config.activation == .relu ? pre.map { max(0, $0) }
+                : pre.map { x in 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x))) }
             hook(.mlpPost(l), &post)
             var mlpOut = linear(post, rows: rows, weight: w("mlpOutWeight"), bias: w("mlpOutBias"), inFeatures: m, outFeatures: d)
             hook(.mlpOut(l), &mlpOut)
             resid = zip(resid, mlpOut).map { $0 + $1 }
             hook(.residPost(l), &resid)
         }
-        let x = layerNorm(resid, rows: rows, gain: parameters["finalNormGain"]!, bias: parameters["finalNormBias"]!,
+        let x = layerNorm(resid, rows: rows, gain: parameters["finalNormGain"], bias: parameters["finalNormBias"],
                           scaleHook: .lnFinalScale, normalizedHook: .lnFinalNormalized, edit: edit)
+        let wu = parameters["unembedding"] ?? wte
         var logits = [Double](repeating: 0, count: rows * v)
         for r in 0..<rows {
             for token in 0..<v {
                 var s = 0.0
-                for c in 0..<d { s += x[r * d + c] * wte[token * d + c] }
+                for c in 0..<d { s += x[r * d + c] * wu[token * d + c] }
                 logits[r * v + token] = s
             }
         }
@@ -161,8 +168,18 @@ struct DoubleGPT2 {
         }
     }
 
-    private func layerNorm(_ x: [Double], rows: Int, gain: [Double], bias: [Double],
+    /// Layer norm with its two hooks; without normalisation (no gain), the identity with the same
+    /// hooks: scale 1, normalized = x / scale.
+    private func layerNorm(_ x: [Double], rows: Int, gain: [Double]?, bias: [Double]?,
                            scaleHook: HookName, normalizedHook: HookName, edit: Edit?) -> [Double] {
+        guard let gain, let bias else {
+            let d = config.dModel
+            var scale = [Double](repeating: 1, count: rows)
+            edit?(scaleHook, &scale)
+            var normalized = x.indices.map { x[$0] / scale[$0 / d] }
+            edit?(normalizedHook, &normalized)
+            return normalized
+        }
         let d = gain.count
         let eps = Double(config.layerNormEpsilon)
         var centered = x, scale = [Double](repeating: 0, count: rows)

@@ -127,6 +127,37 @@ final class FiniteDifferenceTests: XCTestCase {
         }
     }
 
+    /// tracr's architecture: no norms (their hooks are identities), bidirectional attention that
+    /// masks the padded row's last key, ReLU, an untied unembedding, heads narrower than d_model.
+    func testTracrArchitectureMatchesFiniteDifferences() throws {
+        let model = try tracrShapedModel()
+        let flat = try flatTargets(model)
+        let twin = DoubleGPT2(model)
+        let logits = try model.run(batch).logits!
+        let expected = twin.logits(batch)
+        for row in 0..<batch.batch {
+            for pos in 0..<batch.lengths[row] {
+                for token in 0..<model.config.vocabSize {
+                    let i = (row * batch.positions + pos) * model.config.vocabSize + token
+                    XCTAssertEqual(Double(logits.storage[i]), expected[i], accuracy: 1e-5, "logit [\(row), \(pos), \(token)]")
+                }
+            }
+        }
+        // The padded row's real positions do not see its padding: the same as the row alone.
+        let alone = try model.run(TokenBatch(batch.row(1))).logits!
+        let v = model.config.vocabSize
+        // (Equal up to BLAS blocking: the batch's products have more rows.)
+        for i in 0..<(batch.lengths[1] * v) {
+            XCTAssertEqual(alone.storage[i], logits.storage[batch.positions * v + i], accuracy: 1e-5, "row alone, logit \(i)")
+        }
+        let (loss, gradients) = try model.languageModelLoss(batch, targets: targets, activationGradients: model.hookNames)
+        XCTAssertEqual(Double(loss), twin.loss(batch, targets: flat), accuracy: 1e-5)
+        checkParameters(model, analytic: gradients.weights) { $0.loss(batch, targets: flat) }
+        checkActivations(model, analytic: gradients.activations, hooks: model.hookNames) { twin, edit in
+            twin.loss(batch, targets: flat, edit: edit)
+        }
+    }
+
     /// A 70-token prompt takes the BLAS-tiled attention path (prompts over 64 tokens).
     func testLongPromptTiledAttentionMatchesFiniteDifferences() throws {
         let model = try tinyModel(layers: 1, context: 80, seed: 9)

@@ -29,6 +29,22 @@ func tinyModel(layers: Int = 2, heads: Int = 2, dModel: Int = 8, context: Int = 
     return try Transformer(config: config, weights: weights)
 }
 
+/// A tiny random model of tracr's compiled architecture: no normalisation, bidirectional attention,
+/// ReLU MLPs, untied unembedding, and heads narrower than the residual (`2 · 3 ≠ 8`).
+func tracrShapedModel(seed: UInt64 = 7) throws -> Transformer {
+    var config = TransformerConfig(layers: 2, heads: 2, dModel: 8, contextLength: 8, vocabSize: 11, innerDimension: 12,
+                                   activation: .relu)
+    config.modelType = "tracr"
+    (config.dHead, config.attentionScale) = (3, 1 / Float(3).squareRoot())
+    (config.norm, config.causal, config.tiedEmbeddings) = (.none, false, false)
+    var rng = SeededRandom(seed: seed)
+    let weights = try TransformerWeights(config: config) { path, shape in
+        if path.hasSuffix("Bias") { return Tensor.randomNormal(shape, std: 0.2, using: &rng) }
+        return Tensor.randomNormal(shape, std: 0.5, using: &rng)
+    }
+    return try Transformer(config: config, weights: weights)
+}
+
 /// Random rows of token ids with the given lengths (right-padded into a batch).
 func randomBatch(lengths: [Int], vocab: Int, seed: UInt64 = 3) -> TokenBatch {
     var rng = SeededRandom(seed: seed)

@@ -91,6 +91,21 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(s.maxAbsDifference(slow), 1e-6)
     }
 
+    func testKeyMaskedSoftmaxMatchesNaiveTwinAndZeroesThePadding() {
+        for (t, length) in [(5, 5), (5, 3), (37, 30)] {
+            var s = randomTensor([t, t], seed: 9, scale: 20)
+            for q in 0..<t { for k in length..<t { s[q, k] = -.infinity } }   // as the score kernel leaves them
+            let slow = NaiveKernels.maskedSoftmax(s, visible: length)
+            s.storage.withUnsafeMutableBufferPointer { Kernels.keyMaskedSoftmax($0.baseAddress!, queries: t, positions: t, length: length) }
+            XCTAssertLessThan(s.maxAbsDifference(slow), 1e-6, "\(t) positions, \(length) real")
+            for q in 0..<t {
+                XCTAssertEqual((0..<t).map { s[q, $0] }.reduce(0, +), 1, accuracy: 1e-5)
+                for k in length..<t { XCTAssertEqual(s[q, k], 0) }
+                if length > q + 1 { XCTAssertGreaterThan(s[q, length - 1], 0, "a query sees keys after it") }
+            }
+        }
+    }
+
     func testGatherCopiesRows() {
         let table = Tensor(shape: [3, 2], storage: [0, 1, 10, 11, 20, 21])
         let ids: [Int32] = [2, 0, 2]

@@ -96,6 +96,7 @@ struct ReceiverMath: Sendable {
         let d = config.dModel
         var normalized = [Float](repeating: 0, count: rows * d), scale = [Float](repeating: 0, count: rows)
         let ones = [Float](repeating: 1, count: d), zeros = [Float](repeating: 0, count: d)
+        if config.norm == .none { return (x, [Float](repeating: 1, count: rows)) }   // the identity "norm"
         x.withUnsafeBufferPointer { xs in
             normalized.withUnsafeMutableBufferPointer { n in
                 scale.withUnsafeMutableBufferPointer { s in
@@ -175,6 +176,7 @@ struct ReceiverMath: Sendable {
     /// LayerNorm, without the `mean(∂n)` term for RMS norm.
     func normBackward(_ gNormalized: [Float], normalized n: [Float], scale: [Float], rows: Int) -> [Float] {
         let d = config.dModel
+        if config.norm == .none { return gNormalized }                        // the identity "norm"
         let centred = config.norm != .rmsNorm
         var dx = [Float](repeating: 0, count: rows * d)
         for row in 0..<rows {
