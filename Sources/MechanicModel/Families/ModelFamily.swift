@@ -53,7 +53,7 @@ public enum ModelFamilies {
     /// Every family Mechanic loads, in the order `mechanic inspect` lists them.
     public static let all: [any ModelFamily.Type] = [
         GPT2Family.self, GPTNeoXFamily.self, LlamaFamily.self, Qwen2Family.self, Qwen3Family.self,
-        Gemma2Family.self, Gemma3Family.self,
+        Gemma2Family.self, Gemma3Family.self, TracrFamily.self,
     ]
 
     /// Every supported `model_type`.
