@@ -15,9 +15,11 @@ extension DiscoverCommand {
             throw CLIError("\(dataset.task) has no counterfactual prompts; use --ablation mean or zero")
         }
         let graph = ComputationalGraph(config: model.config)
+        let edgeTruth = try edgeGroundTruth(folder: folder, task: dataset.task, graph: graph)
         if !json {
             printError("\(dataset.task): \(prompts.count) prompts, \(graph.edges.count) edges, \(ablation.rawValue) ablation; "
-                       + "ground truth: \(truth.map { "\($0.count) heads" } ?? "none")")
+                       + "ground truth: \(truth.map { "\($0.count) heads" } ?? "none")"
+                       + (edgeTruth.map { ", \($0.circuit.edgeCount) edges" } ?? ""))
         }
         var recorded: RecordedRun?
         if let store = try store.open() {
@@ -37,7 +39,13 @@ extension DiscoverCommand {
                                                                  prompts: prompts.count, run: recorded!.id)
                                   })
         }
-        let report = try recorded.map { try $0.finishing(work) } ?? work()
+        var report = try recorded.map { try $0.finishing(work) } ?? work()
+        if let edgeTruth {
+            for i in report.methods.indices {
+                let r = report.methods[i]
+                report.methods[i].edgeAUC = edgeTruth.auc(ScoredGraph(method: r.method, graph: graph, scores: r.scores, seconds: r.seconds))
+            }
+        }
         if let recorded {
             printError("recorded as run \(recorded.id) in \(recorded.store.path) (mechanic evaluate \(recorded.id); "
                        + "mechanic export \(recorded.id) --level edges --format svg; mechanic report \(recorded.id))")
@@ -46,6 +54,18 @@ extension DiscoverCommand {
         if let mibOut { try Self.writeMIBFiles(report, folder: mibOut, dModel: model.config.dModel, quiet: json) }
         if json { return try printJSON(report) }
         Self.printEdgeMethods(report)
+    }
+
+    /// `--edge-truth`, or the model folder's `circuits/<task>.edges.txt` when it has one (tracr models).
+    func edgeGroundTruth(folder: URL, task: String, graph: ComputationalGraph) throws -> EdgeGroundTruth? {
+        let own = folder.appendingPathComponent("circuits/\(task).edges.txt").path
+        guard let path = edgeTruth ?? (FileManager.default.fileExists(atPath: own) ? own : nil) else { return nil }
+        let data = try EvaluateCommand.contents(of: path, option: edgeTruth == nil ? nil : "--edge-truth")
+        do {
+            return try EdgeGroundTruth.read(data, graph: graph)
+        } catch {
+            throw CLIError("edge ground truth \(path): \(error)")
+        }
     }
 
     /// One MIB/EAP-IG graph file per method, `<folder>/<method>.json`, scores and no circuit.
@@ -60,13 +80,16 @@ extension DiscoverCommand {
         }
     }
 
-    /// The edge methods table: node AUC, CPR, CMD, seconds and the best edges of each method.
+    /// The edge methods table: node AUC, edge AUC (with an edge-level truth), CPR, CMD, seconds and
+    /// the best edges of each method.
     static func printEdgeMethods(_ report: EdgeDiscoveryReport) {
-        print("method               node AUC     CPR     CMD  seconds  top edges (by |score|)")
+        let withEdgeAUC = report.methods.contains { $0.edgeAUC != nil }
+        print("method               node AUC" + (withEdgeAUC ? " edge AUC" : "") + "     CPR     CMD  seconds  top edges (by |score|)")
         for r in report.methods {
             let ranked = r.scores.indices.filter { !r.scores[$0].isNaN }.sorted { abs(r.scores[$0]) > abs(r.scores[$1]) }.prefix(3)
             let edges = ranked.map { report.graph.name(of: report.graph.edges[$0]) }.joined(separator: " ")
-            let auc = r.nodeAUC.map { String(format: "%9.3f", $0) } ?? "        -"
+            var auc = r.nodeAUC.map { String(format: "%9.3f", $0) } ?? "        -"
+            if withEdgeAUC { auc += r.edgeAUC.map { String(format: "%9.3f", $0) } ?? "        -" }
             let areas = r.curve.map { String(format: " %7.3f %7.3f", $0.cpr(), $0.cmd()) } ?? "       -       -"
             print(r.method.padding(toLength: 19, withPad: " ", startingAt: 0) + " " + auc + areas + String(format: " %8.2f  ", r.seconds) + edges)
         }

@@ -90,6 +90,10 @@ struct DiscoverCommand: ParsableCommand {
     @Option(name: .customLong("ig-steps"), help: "Edges: EAP-IG interpolation steps.") var igSteps = 5
     @Option(name: .customLong("mib-out"), help: ArgumentHelp("Edges: write each method's scores as an MIB graph file <method>.json in this folder.", valueName: "folder"))
     var mibOut: String?
+    @Option(name: .customLong("edge-truth"), help: ArgumentHelp(
+        "Edges: edge-level ground truth for an edge ROC AUC (MIB graph file or edge names one per line; default: the model's circuits/<task>.edges.txt when it has one).",
+        valueName: "file"))
+    var edgeTruth: String?
     @Option(help: "Seed of the prompts and the SAE.") var seed: UInt64 = 0
     @Flag(name: .customLong("no-prepend-bos"), help: "Do not prepend <|endoftext|>.") var noBOS = false
     @Flag(help: "Print JSON.") var json = false

@@ -5,7 +5,7 @@ import Mechanic
 /// `--model`: the checkpoint folder shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Hugging Face model folder (config.json, model.safetensors or its shards, tokenizer files) of any supported family: GPT-2, GPT-NeoX/Pythia, Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3.",
+        "Hugging Face model folder (config.json, model.safetensors or its shards, tokenizer files) of any supported family: GPT-2, GPT-NeoX/Pythia, Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, tracr-compiled programs.",
         valueName: "folder"))
     var model: String
 

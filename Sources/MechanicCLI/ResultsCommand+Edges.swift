@@ -14,6 +14,8 @@ extension ResultsCommand {
         var prompts: Int
         var ablation: EdgeAblation
         var nodeAUC: Double?
+        /// Against `circuits/<task>.edges.txt`, where the model has an edge-level truth (tracr models).
+        var edgeAUC: Double?
         var cpr: Double?
         var cmd: Double?
         var curve: FaithfulnessCurve?
@@ -29,16 +31,19 @@ extension ResultsCommand {
         options.acdcThreshold = 0.01
         for folder in folders {
             let model = try weights.load(folder: folder)
-            let tokenizer = try GPT2Tokenizer(folder: folder)
+            let tokenizer = try loadTokenizer(folder: folder)
             for (taskName, task, truth) in try tasks(in: folder, model: model) {
+                let edgeFile = folder.appendingPathComponent("circuits/\(taskName).edges.txt")
                 let dataset = try task.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: model)
                 let prompts = Array(dataset.positives.prefix(edgePrompts))
                 let report = try EdgeDiscovery.run(model: model, task: taskName, prompts: prompts, metric: dataset.metric, groundTruth: truth,
                                                    options: options,
                                                    progress: { printError("\(folder.lastPathComponent) × \(taskName): \($0)…") })
+                let edgeTruth = try FileManager.default.contents(atPath: edgeFile.path).map { try EdgeGroundTruth.read($0, graph: report.graph) }
                 for m in report.methods {
+                    let edgeAUC = edgeTruth?.auc(ScoredGraph(method: m.method, graph: report.graph, scores: m.scores, seconds: m.seconds))
                     rows.append(EdgeRow(model: folder.lastPathComponent, task: taskName, method: m.method, edges: report.graph.edges.count,
-                                        prompts: prompts.count, ablation: report.ablation, nodeAUC: m.nodeAUC, cpr: m.curve?.cpr(),
+                                        prompts: prompts.count, ablation: report.ablation, nodeAUC: m.nodeAUC, edgeAUC: edgeAUC, cpr: m.curve?.cpr(),
                                         cmd: m.curve?.cmd(), curve: m.curve, seconds: m.seconds))
                 }
             }
@@ -46,20 +51,25 @@ extension ResultsCommand {
         try write(rows, markdown: edgeMarkdown(rows), name: "edge-results")
     }
 
-    /// The tasks of a model folder that have a role-based ground truth (`circuits/<task>.json`).
+    /// The tasks of a model folder that have a ground truth (`circuits/<task>.json`): the folder's own
+    /// `tasks/<task>.jsonl` when it has one (the tracr models), else the registry's task of that name.
     func tasks(in folder: URL, model: Transformer) throws -> [(String, any CircuitTask, Set<HeadID>)] {
         try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("circuits").path)
             .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".minimal.json") }.sorted()
             .compactMap { file in
                 let name = String(file.dropLast(5))
-                guard let task = try? TaskRegistry.named(name) else { return nil }
+                let own = folder.appendingPathComponent("tasks/\(name).jsonl")
+                let task: any CircuitTask
+                if FileManager.default.fileExists(atPath: own.path) { task = FileTask(url: own) }
+                else if let named = try? TaskRegistry.named(name) { task = named }
+                else { return nil }
                 return (name, task, try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path, for: model.config))
             }
     }
 
     func edgeMarkdown(_ rows: [EdgeRow]) -> String {
         var md = """
-        # Edge-level circuit discovery on Mechanic's reference models
+        # Edge-level circuit discovery on Mechanic's reference models and tracr-compiled models
 
         Written by `mechanic results --level edges` (seed \(seed), \(edgePrompts) prompts the model gets right per task, \
         counterfactual patching, EAP-IG with 5 steps, ACDC τ = 0.01 on the KL divergence; methods: \(Set(rows.map(\.method)).sorted().joined(separator: ", "))). For each method: the ROC AUC \
@@ -67,16 +77,18 @@ extension ResultsCommand {
         model's role-based head-level ground truth; MIB's CPR (area under the faithfulness curve, higher is better) \
         and CMD (area under |1 − f|, lower is better) over its top-n circuits at 0.1 … 100% of the edges, integrated \
         over the raw fractions as MIB's evaluation.py does; f at 1% and 10% of the edges; and the method's own runtime \
-        (curves not included). The ground truths are head-level, so there is no edge AUC.
+        (curves not included). The trained reference models' ground truths are head-level; the tracr models also have \
+        the compiler's edge-level truth (`circuits/<task>.edges.txt`: sender → receiver where the sender writes a \
+        residual direction the receiver reads), so their rows give an edge AUC: the ROC AUC of |edge score| for it.
 
-        | model | task | edges | method | node AUC | CPR | CMD | f @ 1% | f @ 10% | seconds |
-        |---|---|---:|---|---:|---:|---:|---:|---:|---:|
+        | model | task | edges | method | node AUC | edge AUC | CPR | CMD | f @ 1% | f @ 10% | seconds |
+        |---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|
 
         """
         func f(_ v: Double?) -> String { v.map { $0.isFinite ? String(format: "%.3f", $0) : "-" } ?? "-" }
         for r in rows {
             let at = { (fraction: Double) in r.curve.flatMap { c in c.fractions.firstIndex(of: fraction).map { c.faithfulness[$0] } } }
-            md += "| \(r.model) | \(r.task) | \(r.edges) | \(r.method) | \(f(r.nodeAUC)) | \(f(r.cpr)) | \(f(r.cmd)) | \(f(at(0.01))) | \(f(at(0.1))) | "
+            md += "| \(r.model) | \(r.task) | \(r.edges) | \(r.method) | \(f(r.nodeAUC)) | \(f(r.edgeAUC)) | \(f(r.cpr)) | \(f(r.cmd)) | \(f(at(0.01))) | \(f(at(0.1))) | "
                 + String(format: "%.2f", r.seconds) + " |\n"
         }
         return md

@@ -9,7 +9,8 @@ struct ResultsCommand: ParsableCommand {
         abstract: "Run every method on every reference model and task with a ground-truth circuit; write results.md and results.json.",
         discussion: """
         Looks for model folders under --models that hold circuits/<task>.json (written by \
-        `mechanic card`), runs `discover` on each with the same settings, and writes one table. \
+        `mechanic card`, or by scripts/tracr/ for the compiled models, whose tasks are the folder's \
+        tasks/<task>.jsonl), runs `discover` on each with the same settings, and writes one table. \
         Every AUC is given against both ground truths: the role-based circuit (circuits/<task>.json) \
         and, where the card derived one, the greedy minimal set (circuits/<task>.minimal.json).
 
@@ -107,15 +108,10 @@ struct ResultsCommand: ParsableCommand {
         var rows: [Row] = []
         for folder in folders {
             let model = try weights.load(folder: folder)
-            let tokenizer = try GPT2Tokenizer(folder: folder)
-            let files = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("circuits").path)
-                .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".minimal.json") }.sorted()
-            for file in files {
-                let taskName = String(file.dropLast(5))
-                guard let task = try? TaskRegistry.named(taskName) else { continue }
+            let tokenizer = try loadTokenizer(folder: folder)
+            for (taskName, task, truth) in try tasks(in: folder, model: model) {
                 printError("\(folder.lastPathComponent) × \(taskName)…")
                 let dataset = try task.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: model)
-                let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/\(file)").path, for: model.config)
                 var options = Discovery.Options(sae: SAEScoring.Options(sae: SAEConfiguration(inputDimension: model.config.dModel, l1Coefficient: task.saeL1, seed: seed)))
                 options.sae.control.seed = seed
                 options.seed = seed
@@ -146,10 +142,11 @@ struct ResultsCommand: ParsableCommand {
 
     func markdown(_ rows: [Row]) -> String {
         var md = """
-        # Circuit discovery on Mechanic's reference models
+        # Circuit discovery on Mechanic's reference models and tracr-compiled models
 
-        Node-level ROC AUC of each method's head scores against the model's role-based ground-truth
-        circuit (`circuits/<task>.json`, from `mechanic card`) and against its greedy minimal set
+        Node-level ROC AUC of each method's head scores against the model's ground-truth circuit
+        (`circuits/<task>.json`: role-based from `mechanic card` for the trained reference models,
+        the heads the compiler used for the `tracr-*` models) and against its greedy minimal set
         (`circuits/<task>.minimal.json`), precision and recall of its top-|circuit| heads (role-based),
         the share of the task metric those heads keep alone (mean ablation), and runtime.
         Regenerate with `swift run -c release mechanic results`.
@@ -200,14 +197,15 @@ struct ResultsCommand: ParsableCommand {
         for row in rows {
             guard let trials = row.saeTrials else { continue }
             func stat(_ values: [Double]?) -> String {
-                guard let values, !values.isEmpty else { return "-" }
+                // No AUC exists when every head is in the ground truth (tracr-hist has one head).
+                guard let values = values?.filter({ !$0.isNaN }), !values.isEmpty else { return "-" }
                 let mean = values.reduce(0, +) / Double(values.count)
                 let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
                 return String(format: "%.3f ± %.3f", mean, sd)
             }
             md += "| \(row.model) | \(row.report.task) | \(row.report.groundTruth?.count ?? 0) | \(stat(trials["sae"])) | "
             md += "\(stat(trials["sae@shuffled"])) | \(stat(trials["sae-z"])) | \(stat(trials["sae-edges"])) | \(stat(trials["sae-edges@shuffled"])) | "
-            md += (trials["sae"]?.max().map { String(format: "%.3f", $0) } ?? "-") + " | \(stat(trials["sae-normalized"])) | \(stat(trials["sae@minimal"])) |\n"
+            md += (trials["sae"]?.filter { !$0.isNaN }.max().map { String(format: "%.3f", $0) } ?? "-") + " | \(stat(trials["sae-normalized"])) | \(stat(trials["sae@minimal"])) |\n"
         }
         return md
     }

@@ -33,7 +33,8 @@ public struct ForwardOutput: Sendable {
 
 /// A decoder-only transformer of any supported family (GPT-2, GPT-NeoX/Pythia, Llama, Mistral,
 /// Qwen2, Qwen3, Gemma 2, Gemma 3), computing exactly what Hugging Face's model does, with
-/// TransformerLens hook points.
+/// TransformerLens hook points; also tracr's compiled programs (no norms, bidirectional attention),
+/// computing what tracr computes.
 ///
 /// One forward pass serves every family: its ``TransformerConfig`` says which norm, positions,
 /// attention and MLP variants to use, so every hook exists in the same place in every family.

@@ -4,7 +4,7 @@ import Foundation
 /// distinguishes one family from another.
 ///
 /// One description drives one forward pass for every family (GPT-2, GPT-NeoX/Pythia, Llama,
-/// Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3). Each family's file under `Families/` maps its
+/// Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, tracr's compiled programs). Each family's file under `Families/` maps its
 /// `config.json` onto this description; the forward pass never asks which family it runs.
 /// Defaults are GPT-2 small's, so `TransformerConfig(layers: 2)` is a small GPT-2.
 public struct TransformerConfig: Equatable, Sendable {

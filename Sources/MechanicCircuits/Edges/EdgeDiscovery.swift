@@ -15,6 +15,8 @@ public struct EdgeDiscoveryReport: Codable, Equatable, Sendable {
         public var nodeAUC: Double?
         /// The faithfulness curve of the method's top-n circuits.
         public var curve: FaithfulnessCurve?
+        /// ROC AUC of |edge score| against an edge-level ground truth, when there is one.
+        public var edgeAUC: Double?
 
         public init(method: String, scores: [Float], seconds: Double, nodeAUC: Double? = nil, curve: FaithfulnessCurve? = nil) {
             (self.method, self.scores, self.seconds, self.nodeAUC, self.curve) = (method, scores, seconds, nodeAUC, curve)
