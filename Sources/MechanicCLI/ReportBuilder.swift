@@ -85,7 +85,10 @@ struct ReportBuilder {
             data.topAttention = ReportExplorer.topAttention(data.explorer, layers: c.layers, heads: c.heads)
         }
         var sinks = storedSinks
-        if sinks == nil, computeSinks, let model, !prompts.isEmpty { sinks = try Self.sinkAnalysis(model, prompts: prompts) }
+        // Sink analysis assumes causal attention; a bidirectional model's report has no sink section.
+        if sinks == nil, computeSinks, let model, model.model.config.causal, !prompts.isEmpty {
+            sinks = try Self.sinkAnalysis(model, prompts: prompts)
+        }
         if let analysis = sinks {
             data.sinks = ReportData.sinks(analysis, source: storedSinks == nil ? "computed" : "stored")
             figures.sinks = Self.sinkFigures(analysis)

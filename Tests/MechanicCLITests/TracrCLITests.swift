@@ -41,4 +41,22 @@ final class TracrCLITests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("a9.h9->logits"), refused.stderr)
         XCTAssertFalse(refused.signaled)
     }
+
+    /// A bidirectional model's run gets a report without the sink section (sinks assume causal
+    /// attention), where it used to fail the whole report.
+    func testReportOfACompiledModelsRunLeavesOutSinks() throws {
+        let folder = Self.folder("hist")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tracr-report-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("runs.sqlite").path, page = dir.appendingPathComponent("report.html").path
+        let result = try runMechanic(["discover", "--model", folder, "--task", folder + "/tasks/hist.jsonl", "--methods", "patching,attribution",
+                                      "--db", db, "--report", page])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertTrue(html.contains("a0.0"), "the report names the model's head")
+        let sinks = try runMechanic(["sinks", "--model", folder, "--out", dir.appendingPathComponent("sinks").path, "abc"])
+        XCTAssertNotEqual(sinks.status, 0)
+        XCTAssertTrue(sinks.stderr.contains("both directions"), sinks.stderr)
+    }
 }
