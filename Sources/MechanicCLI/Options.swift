@@ -62,7 +62,7 @@ struct WeightOptions: ParsableArguments {
 
 /// `--threads`: BLAS threads.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads for matrix products (default: all cores).")
+    @Option(help: "Threads for matrix products and the other parallel kernels (default: all cores).")
     var threads: Int?
 
     func validate() throws {
@@ -70,7 +70,9 @@ struct ThreadOptions: ParsableArguments {
     }
 
     func apply() {
-        Kernels.blasThreads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let count = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        Kernels.blasThreads = count
+        Kernels.parallelism = max(1, count)
     }
 }
 

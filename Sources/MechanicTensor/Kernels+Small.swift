@@ -75,8 +75,11 @@ extension Kernels {
         }
     }
 
-    /// Number of worker threads for the element-wise kernels (the cores of this machine).
-    public static let parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Number of worker threads for the element-wise, norm, softmax and small attention kernels:
+    /// the cores of this machine unless `--threads` lowers it (with OpenBLAS's threads), so a
+    /// one-thread benchmark runs on one core. Set once at start-up, before any kernel runs; the
+    /// kernels split work into disjoint ranges, so their results do not depend on it.
+    nonisolated(unsafe) public static var parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Runs `body` over `0..<count` split into contiguous chunks on all cores.
     ///

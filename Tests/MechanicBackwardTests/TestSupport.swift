@@ -31,8 +31,8 @@ func tinyModel(layers: Int = 2, heads: Int = 2, dModel: Int = 8, context: Int = 
 
 /// A tiny random model of tracr's compiled architecture: no normalisation, bidirectional attention,
 /// ReLU MLPs, untied unembedding, and heads narrower than the residual (`2 · 3 ≠ 8`).
-func tracrShapedModel(seed: UInt64 = 7) throws -> Transformer {
-    var config = TransformerConfig(layers: 2, heads: 2, dModel: 8, contextLength: 8, vocabSize: 11, innerDimension: 12,
+func tracrShapedModel(context: Int = 8, seed: UInt64 = 7) throws -> Transformer {
+    var config = TransformerConfig(layers: 2, heads: 2, dModel: 8, contextLength: context, vocabSize: 11, innerDimension: 12,
                                    activation: .relu)
     config.modelType = "tracr"
     (config.dHead, config.attentionScale) = (3, 1 / Float(3).squareRoot())
