@@ -2,7 +2,7 @@
 // Mechanic: mechanistic interpretability in Swift.
 //
 // Layers point one way (see STYLE.md):
-//   CBLAS → MechanicTensor → MechanicSafetensors, MechanicTokenizer → MechanicModel
+//   CBLAS, CHeap → MechanicTensor → MechanicSafetensors, MechanicTokenizer → MechanicModel
 //   → (analyses) → (outputs: MechanicExport, MechanicStore, which never import each other)
 //   → Mechanic (umbrella) → MechanicCLI (`mechanic`).
 //   CGraphviz (Graphviz's libgvc) is seen only by MechanicExport, which renders DOT in-process.
@@ -48,12 +48,13 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(name: "CHeap"),
         .systemLibrary(
             name: "CGraphviz",
             pkgConfig: "libgvc",
             providers: [.apt(["libgraphviz-dev"])]
         ),
-        .target(name: "MechanicTensor", dependencies: ["CBLAS"], swiftSettings: release),
+        .target(name: "MechanicTensor", dependencies: ["CBLAS", "CHeap"], swiftSettings: release),
         .target(name: "MechanicSafetensors", dependencies: ["MechanicTensor"]),
         .target(name: "MechanicTokenizer", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(

@@ -28,6 +28,7 @@ struct MechanicCommand: ParsableCommand {
     /// output that could not be written is an error, not a success.
     static func main() {
         useNativeBLASKernels()
+        HeapReuse.enable()
         StandardOutput.ignoreBrokenPipes()
         do {
             var command = try parseAsRoot(NegativeNumbers.attach(Array(CommandLine.arguments.dropFirst())))
