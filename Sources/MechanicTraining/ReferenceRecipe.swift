@@ -135,8 +135,17 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
         return r
     }()
 
-    public static let all: [ReferenceRecipe] = [.sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum, .mini,
-                                                .attentionOnly4L, .smoke]
+    /// Tests whether the skip-bigram blocks shift the induction head to i − n + 2: `probe2LCurriculum` without them.
+    public static let probe2LCurriculumNoSkip: ReferenceRecipe = {
+        var r = probe2LCurriculum
+        r.name = "probe-2l-curriculum-noskip"
+        r.summary = "probe-2l-curriculum without skip-bigram blocks (copy blocks only), windows 32 → 256"
+        r.blocks = InductionBlocks(skipBigramShare: 0)
+        return r
+    }()
+
+    public static let all: [ReferenceRecipe] = [.sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
+                                                .probe2LCurriculumNoSkip, .mini, .attentionOnly4L, .smoke]
 
     public static func named(_ name: String) -> ReferenceRecipe? {
         all.first { $0.name == name || $0.name == "mechanic-" + name }

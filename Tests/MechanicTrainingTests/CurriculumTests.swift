@@ -52,6 +52,25 @@ final class CurriculumTests: XCTestCase {
         XCTAssertTrue(corpus.heldOut.allSatisfy { $0 < 257 })
     }
 
+    func testNoSkipRecipeDiffersOnlyInItsSkipBigramShare() throws {
+        let r = ReferenceRecipe.probe2LCurriculumNoSkip
+        XCTAssertEqual(ReferenceRecipe.named("probe-2l-curriculum-noskip"), r)
+        XCTAssertEqual(r.blocks?.skipBigramShare, 0)
+        var same = r
+        (same.name, same.summary, same.blocks) = (ReferenceRecipe.probe2LCurriculum.name, ReferenceRecipe.probe2LCurriculum.summary,
+                                                  ReferenceRecipe.probe2LCurriculum.blocks)
+        XCTAssertEqual(same, ReferenceRecipe.probe2LCurriculum, "same shape, settings, seed and curriculum")
+        var rng = SeededRandom(seed: 1)
+        let row = try XCTUnwrap(r.blocks).row(length: 2000, window: 256, using: &rng)
+        let blocks = row.split(separator: 256, omittingEmptySubsequences: true).dropFirst().dropLast()
+        XCTAssertGreaterThan(blocks.count, 10)
+        // Without skip-bigram blocks every whole block is prefix + R + gap + R (|R| ≥ 5): its last 5 tokens occur earlier in it.
+        for block in blocks.map(Array.init) {
+            let tail = Array(block.suffix(5))
+            XCTAssertTrue((0...(block.count - 10)).contains { Array(block[$0..<($0 + 5)]) == tail }, "\(block)")
+        }
+    }
+
     // A tiny curriculum run on generated blocks: 9 tokens (8 plus the separator), windows 4 → 8 → 16.
     let config = TransformerConfig(layers: 2, heads: 2, dModel: 16, contextLength: 16, vocabSize: 9, attentionOnly: true,
                                    bosTokenID: 8, eosTokenID: 8)
