@@ -2,7 +2,8 @@
 ///
 /// Right padding keeps every real token at its own position id, and the causal mask
 /// already hides later (padded) keys from real queries, so a padded run gives the same
-/// activations on real tokens as an unpadded one.
+/// activations on real tokens as an unpadded one. Bidirectional models (tracr's) mask the
+/// padded keys by each row's length instead.
 public struct TokenBatch: Sendable, Equatable {
     /// Token ids `[batch, pos]`, row-major, padded with `padID` after each row's end.
     public let ids: [Int32]
