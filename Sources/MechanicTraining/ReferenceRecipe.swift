@@ -144,8 +144,17 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
         return r
     }()
 
+    /// Tests whether the random gaps between the copies shift the induction head to i − n + 2: `probe2LCurriculum` without them.
+    public static let probe2LCurriculumNoGap: ReferenceRecipe = {
+        var r = probe2LCurriculum
+        r.name = "probe-2l-curriculum-nogap"
+        r.summary = "probe-2l-curriculum without gaps between the copies (prefix + R + R), windows 32 → 256"
+        r.blocks = InductionBlocks(gapShare: 0)
+        return r
+    }()
+
     public static let all: [ReferenceRecipe] = [.sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
-                                                .probe2LCurriculumNoSkip, .mini, .attentionOnly4L, .smoke]
+                                                .probe2LCurriculumNoSkip, .probe2LCurriculumNoGap, .mini, .attentionOnly4L, .smoke]
 
     public static func named(_ name: String) -> ReferenceRecipe? {
         all.first { $0.name == name || $0.name == "mechanic-" + name }

@@ -71,6 +71,33 @@ final class CurriculumTests: XCTestCase {
         }
     }
 
+    func testNoGapRecipeDiffersOnlyInItsGapShare() throws {
+        let r = ReferenceRecipe.probe2LCurriculumNoGap
+        XCTAssertEqual(ReferenceRecipe.named("probe-2l-curriculum-nogap"), r)
+        let blocks = try XCTUnwrap(r.blocks)
+        XCTAssertEqual(blocks.gapShare, 0)
+        var original = try XCTUnwrap(ReferenceRecipe.probe2LCurriculum.blocks)
+        original.gapShare = 0
+        XCTAssertEqual(blocks, original, "only the gap share differs; skip-bigram blocks kept")
+        var same = r
+        (same.name, same.summary, same.blocks) = (ReferenceRecipe.probe2LCurriculum.name, ReferenceRecipe.probe2LCurriculum.summary,
+                                                  ReferenceRecipe.probe2LCurriculum.blocks)
+        XCTAssertEqual(same, ReferenceRecipe.probe2LCurriculum, "same shape, settings, seed and curriculum")
+        var rng = SeededRandom(seed: 1)
+        let row = blocks.row(length: 4000, window: 256, using: &rng)
+        let whole = row.split(separator: 256, omittingEmptySubsequences: true).dropFirst().dropLast().map(Array.init)
+        XCTAssertGreaterThan(whole.count, 20)
+        // Every whole block is either skip-bigram (x[t+1] = P[x[t-1]]) or prefix + R + R (|R| ≥ 5): it ends in a span repeated right away.
+        let p = blocks.permutation
+        var copies = 0
+        for block in whole {
+            if (2..<block.count).allSatisfy({ block[$0] == p[block[$0 - 2]] }) { continue }
+            copies += 1
+            XCTAssertTrue((5...(block.count / 2)).contains { n in block.suffix(n).elementsEqual(block.dropLast(n).suffix(n)) }, "\(block)")
+        }
+        XCTAssertGreaterThan(copies, 10)
+    }
+
     // A tiny curriculum run on generated blocks: 9 tokens (8 plus the separator), windows 4 → 8 → 16.
     let config = TransformerConfig(layers: 2, heads: 2, dModel: 16, contextLength: 16, vocabSize: 9, attentionOnly: true,
                                    bosTokenID: 8, eosTokenID: 8)
