@@ -10,16 +10,16 @@ extension DiscoverCommand {
         options.ablation = ablation
         options.steps = igSteps
         options.acdcThreshold = acdcThreshold
+        let graph = ComputationalGraph(config: model.config)
+        options.edgeTruth = try edgeGroundTruth(folder: folder, task: dataset.task, graph: graph)
         let prompts = Array(dataset.positives.prefix(patchingPrompts))
         if ablation == .counterfactual, prompts.contains(where: { $0.corruptedTokens == nil }) {
             throw CLIError("\(dataset.task) has no counterfactual prompts; use --ablation mean or zero")
         }
-        let graph = ComputationalGraph(config: model.config)
-        let edgeTruth = try edgeGroundTruth(folder: folder, task: dataset.task, graph: graph)
         if !json {
             printError("\(dataset.task): \(prompts.count) prompts, \(graph.edges.count) edges, \(ablation.rawValue) ablation; "
                        + "ground truth: \(truth.map { "\($0.count) heads" } ?? "none")"
-                       + (edgeTruth.map { ", \($0.circuit.edgeCount) edges" } ?? ""))
+                       + (options.edgeTruth.map { ", \($0.circuit.edgeCount) edges" } ?? ""))
         }
         var recorded: RecordedRun?
         if let store = try store.open() {
@@ -39,13 +39,7 @@ extension DiscoverCommand {
                                                                  prompts: prompts.count, run: recorded!.id)
                                   })
         }
-        var report = try recorded.map { try $0.finishing(work) } ?? work()
-        if let edgeTruth {
-            for i in report.methods.indices {
-                let r = report.methods[i]
-                report.methods[i].edgeAUC = edgeTruth.auc(ScoredGraph(method: r.method, graph: graph, scores: r.scores, seconds: r.seconds))
-            }
-        }
+        let report = try recorded.map { try $0.finishing(work) } ?? work()
         if let recorded {
             printError("recorded as run \(recorded.id) in \(recorded.store.path) (mechanic evaluate \(recorded.id); "
                        + "mechanic export \(recorded.id) --level edges --format svg; mechanic report \(recorded.id))")
@@ -60,12 +54,7 @@ extension DiscoverCommand {
     func edgeGroundTruth(folder: URL, task: String, graph: ComputationalGraph) throws -> EdgeGroundTruth? {
         let own = folder.appendingPathComponent("circuits/\(task).edges.txt").path
         guard let path = edgeTruth ?? (FileManager.default.fileExists(atPath: own) ? own : nil) else { return nil }
-        let data = try EvaluateCommand.contents(of: path, option: edgeTruth == nil ? nil : "--edge-truth")
-        do {
-            return try EdgeGroundTruth.read(data, graph: graph)
-        } catch {
-            throw CLIError("edge ground truth \(path): \(error)")
-        }
+        return try EvaluateCommand.edgeGroundTruth(at: path, option: edgeTruth == nil ? nil : "--edge-truth", graph: graph)
     }
 
     /// One MIB/EAP-IG graph file per method, `<folder>/<method>.json`, scores and no circuit.

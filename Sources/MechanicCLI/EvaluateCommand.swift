@@ -174,12 +174,17 @@ struct EvaluateCommand: ParsableCommand {
 
     /// --edge-truth read against the graph being evaluated, before any curve is computed.
     func edgeGroundTruth(graph: ComputationalGraph) throws -> EdgeGroundTruth? {
-        guard let edgeTruth else { return nil }
-        let data = try Self.contents(of: edgeTruth, option: "--edge-truth")
+        try edgeTruth.map { try Self.edgeGroundTruth(at: $0, option: "--edge-truth", graph: graph) }
+    }
+
+    /// An edge-level ground truth file read against `graph`; errors name `option` (or say "edge
+    /// ground truth" for a file the command found itself) and the path.
+    static func edgeGroundTruth(at path: String, option: String?, graph: ComputationalGraph) throws -> EdgeGroundTruth {
+        let data = try contents(of: path, option: option)
         do {
             return try EdgeGroundTruth.read(data, graph: graph)
         } catch {
-            throw CLIError("--edge-truth \(edgeTruth): \(error)")
+            throw CLIError("\(option ?? "edge ground truth") \(path): \(error)")
         }
     }
 

@@ -33,17 +33,18 @@ extension ResultsCommand {
             let model = try weights.load(folder: folder)
             let tokenizer = try loadTokenizer(folder: folder)
             for (taskName, task, truth) in try tasks(in: folder, model: model) {
-                let edgeFile = folder.appendingPathComponent("circuits/\(taskName).edges.txt")
+                let edgeFile = folder.appendingPathComponent("circuits/\(taskName).edges.txt").path
+                var options = options
+                options.edgeTruth = try FileManager.default.fileExists(atPath: edgeFile)
+                    ? EvaluateCommand.edgeGroundTruth(at: edgeFile, option: nil, graph: ComputationalGraph(config: model.config)) : nil
                 let dataset = try task.dataset(tokenizer: tokenizer, count: count, seed: seed, prependBOS: true).keepingCorrect(model: model)
                 let prompts = Array(dataset.positives.prefix(edgePrompts))
                 let report = try EdgeDiscovery.run(model: model, task: taskName, prompts: prompts, metric: dataset.metric, groundTruth: truth,
                                                    options: options,
                                                    progress: { printError("\(folder.lastPathComponent) × \(taskName): \($0)…") })
-                let edgeTruth = try FileManager.default.contents(atPath: edgeFile.path).map { try EdgeGroundTruth.read($0, graph: report.graph) }
                 for m in report.methods {
-                    let edgeAUC = edgeTruth?.auc(ScoredGraph(method: m.method, graph: report.graph, scores: m.scores, seconds: m.seconds))
                     rows.append(EdgeRow(model: folder.lastPathComponent, task: taskName, method: m.method, edges: report.graph.edges.count,
-                                        prompts: prompts.count, ablation: report.ablation, nodeAUC: m.nodeAUC, edgeAUC: edgeAUC, cpr: m.curve?.cpr(),
+                                        prompts: prompts.count, ablation: report.ablation, nodeAUC: m.nodeAUC, edgeAUC: m.edgeAUC, cpr: m.curve?.cpr(),
                                         cmd: m.curve?.cmd(), curve: m.curve, seconds: m.seconds))
                 }
             }

@@ -136,22 +136,21 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
     }()
 
     /// Tests whether the skip-bigram blocks shift the induction head to i − n + 2: `probe2LCurriculum` without them.
-    public static let probe2LCurriculumNoSkip: ReferenceRecipe = {
-        var r = probe2LCurriculum
-        r.name = "probe-2l-curriculum-noskip"
-        r.summary = "probe-2l-curriculum without skip-bigram blocks (copy blocks only), windows 32 → 256"
-        r.blocks = InductionBlocks(skipBigramShare: 0)
-        return r
-    }()
+    public static let probe2LCurriculumNoSkip = probe2LCurriculum(
+        without: "noskip", summary: "skip-bigram blocks (copy blocks only)", blocks: InductionBlocks(skipBigramShare: 0))
 
     /// Tests whether the random gaps between the copies shift the induction head to i − n + 2: `probe2LCurriculum` without them.
-    public static let probe2LCurriculumNoGap: ReferenceRecipe = {
+    public static let probe2LCurriculumNoGap = probe2LCurriculum(
+        without: "nogap", summary: "gaps between the copies (prefix + R + R)", blocks: InductionBlocks(gapShare: 0))
+
+    /// `probe2LCurriculum` with other blocks, named `probe-2l-curriculum-<suffix>`: a data ablation.
+    static func probe2LCurriculum(without suffix: String, summary: String, blocks: InductionBlocks) -> ReferenceRecipe {
         var r = probe2LCurriculum
-        r.name = "probe-2l-curriculum-nogap"
-        r.summary = "probe-2l-curriculum without gaps between the copies (prefix + R + R), windows 32 → 256"
-        r.blocks = InductionBlocks(gapShare: 0)
+        r.name = "probe-2l-curriculum-" + suffix
+        r.summary = "probe-2l-curriculum without " + summary + ", windows 32 → 256"
+        r.blocks = blocks
         return r
-    }()
+    }
 
     public static let all: [ReferenceRecipe] = [.sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
                                                 .probe2LCurriculumNoSkip, .probe2LCurriculumNoGap, .mini, .attentionOnly4L, .smoke]

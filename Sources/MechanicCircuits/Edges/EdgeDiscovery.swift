@@ -60,6 +60,8 @@ public enum EdgeDiscovery {
         public var acdcThreshold: Float = 0.01
         /// Circuit sizes of the faithfulness curve (fractions of all edges); empty skips the curves.
         public var fractions: [Double] = FaithfulnessCurve.mibFractions
+        /// An edge-level ground truth of the model's graph: each method then gets an edge AUC.
+        public var edgeTruth: EdgeGroundTruth?
 
         public init() {}
     }
@@ -98,6 +100,7 @@ public enum EdgeDiscovery {
                 let nodes = scored.nodeScores()
                 result.nodeAUC = CircuitEvaluation.rocAUC(scores: nodes.scores, labels: nodes.heads.map { truth.contains($0) })
             }
+            result.edgeAUC = options.edgeTruth?.auc(scored)
             if !options.fractions.isEmpty {
                 progress?("\(method.rawValue) faithfulness curve")
                 result.curve = try EdgeFaithfulness.curve(model: model, prompts: prompts, metric: metric, scores: scored,
