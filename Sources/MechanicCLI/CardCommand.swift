@@ -52,7 +52,7 @@ struct CardCommand: ParsableCommand {
         let tokenizer = try GPT2Tokenizer(folder: folder)
         if checksOnly { return try runChecks(model: loaded, tokenizer: tokenizer) }
         let recipe = try JSONDecoder().decode(ReferenceRecipe.self, from: Data(contentsOf: folder.appendingPathComponent("recipe.json")))
-        if recipe.blocks != nil {
+        if recipe.isBlocksOnly {
             throw CLIError("\(recipe.name) was trained on generated token blocks with a byte vocabulary, which the card's text tasks "
                            + "cannot tokenize; run `mechanic card --checks-only --model \(folder.path)` for its induction checks")
         }

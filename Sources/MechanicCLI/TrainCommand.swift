@@ -75,7 +75,8 @@ struct TrainCommand: ParsableCommand {
         try encoder.encode(recipe).write(to: recipeURL)
         extras.append(recipeURL)
         let config = recipe.config(vocabularySize: corpus.tokenizer.vocabularySize, eos: corpus.tokenizer.eosID)
-        let source = corpus.generator == nil ? "\(corpus.training.count) training tokens" : "generated training rows"
+        let source = corpus.training.isEmpty ? "generated training rows"
+            : "\(corpus.training.count) training tokens" + (corpus.generator == nil ? "" : " and generated copy blocks")
         printError("\(source), \(corpus.heldOut.count) held-out, vocabulary \(config.vocabSize), "
                    + "\(config.parameterCount.formatted()) parameters")
 

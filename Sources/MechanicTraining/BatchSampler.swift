@@ -8,6 +8,16 @@ public enum TrainingData: Sendable {
     case stream([Int])
     /// Rows generated on demand for each step's window length.
     case generated(InductionBlocks)
+    /// Both: each row is generated with the step's generated share (a curriculum's), else cut from the stream.
+    case mixed(stream: [Int], generator: InductionBlocks)
+
+    /// The row generator, if rows are generated.
+    public var generator: InductionBlocks? {
+        switch self {
+        case .stream: nil
+        case .generated(let g), .mixed(_, let g): g
+        }
+    }
 }
 
 /// Draws training batches: windows of `sequenceLength + 1` tokens at seeded random offsets of a
@@ -32,19 +42,21 @@ public struct BatchSampler: Sendable {
     }
 
     /// - Parameters:
-    ///   - data: a token stream (at least `sequenceLength + 2` tokens) or a row generator.
+    ///   - data: a token stream (at least `sequenceLength + 2` tokens), a row generator, or both.
     ///   - seed: fixes the data order.
     public init(data: TrainingData, batchSize: Int, sequenceLength: Int, seed: UInt64) throws {
         switch data {
-        case .stream(let tokens):
+        case .stream(let tokens), .mixed(let tokens, _):
             guard tokens.count > sequenceLength + 1 else {
                 throw TrainingError.corpusTooSmall(tokens: tokens.count, needed: sequenceLength + 2)
             }
             self.tokens = tokens
-            self.generator = nil
-        case .generated(let generator):
+        case .generated:
             self.tokens = []
-            self.generator = generator
+        }
+        switch data {
+        case .stream: self.generator = nil
+        case .generated(let generator), .mixed(_, let generator): self.generator = generator
         }
         self.batchSize = batchSize
         self.sequenceLength = sequenceLength
@@ -56,12 +68,33 @@ public struct BatchSampler: Sendable {
         next(batchSize: batchSize, sequenceLength: sequenceLength)
     }
 
+    /// Whether rows come from both a stream and a generator.
+    public var isMixed: Bool { generator != nil && !tokens.isEmpty }
+
     /// The next batch: inputs `[batch, seq]` and targets `[batch][seq]` (inputs shifted by one).
     ///
-    /// - Parameter sequenceLength: at most the length the sampler was made for (a curriculum's window).
-    public mutating func next(batchSize: Int, sequenceLength: Int) -> (inputs: TokenBatch, targets: [[Int]]) {
+    /// - Parameters:
+    ///   - sequenceLength: at most the length the sampler was made for (a curriculum's window).
+    ///   - generatedShare: on mixed data, the chance that a row is generated rather than cut from
+    ///     the stream (one draw per row); ignored otherwise.
+    public mutating func next(batchSize: Int, sequenceLength: Int, generatedShare: Double = 0) -> (inputs: TokenBatch, targets: [[Int]]) {
         precondition(sequenceLength <= self.sequenceLength, "window \(sequenceLength) is longer than the sampler's \(self.sequenceLength)")
         var rows: [[Int]] = [], targets: [[Int]] = []
+        if isMixed, let generator {
+            let span = UInt64(tokens.count - sequenceLength - 1)
+            for _ in 0..<batchSize {
+                let row: [Int]
+                if Double(rng.next() >> 11) / 9_007_199_254_740_992 < generatedShare {  // uniform in [0, 1), 53 bits
+                    row = generator.row(length: sequenceLength + 1, window: sequenceLength, using: &rng)
+                } else {
+                    let start = Int(rng.next() % (span + 1))
+                    row = Array(tokens[start...(start + sequenceLength)])
+                }
+                rows.append(Array(row.dropLast()))
+                targets.append(Array(row.dropFirst()))
+            }
+            return (TokenBatch(rows: rows), targets)
+        }
         if let generator {
             for _ in 0..<batchSize {
                 let row = generator.row(length: sequenceLength + 1, window: sequenceLength, using: &rng)

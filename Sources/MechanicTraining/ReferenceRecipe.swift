@@ -27,9 +27,14 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
     /// Corpus v2: the share of training and held-out tokens that are `RepeatDocuments`
     /// (token-level repeated spans for induction); nil for v1 recipes, which have none.
     public var repeatShare: Double? = nil
-    /// Token-level training rows generated on demand instead of text (with a byte vocabulary);
-    /// nil for recipes trained on a text corpus.
+    /// Token-level training rows generated on demand: instead of text (with a byte vocabulary)
+    /// when `trainingBytes` is 0, else beside the text corpus at the curriculum's generated
+    /// shares (the separator must then be the corpus vocabulary's `<|endoftext|>`); nil for
+    /// recipes trained on a text corpus only.
     public var blocks: InductionBlocks? = nil
+
+    /// Whether the model was trained on generated blocks alone, with a byte vocabulary and no text.
+    public var isBlocksOnly: Bool { blocks != nil && trainingBytes == 0 }
 
     /// The GPT-2 configuration for a vocabulary of `vocabularySize` tokens.
     public func config(vocabularySize: Int, eos: Int) -> TransformerConfig {
@@ -152,7 +157,36 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
         return r
     }
 
-    public static let all: [ReferenceRecipe] = [.sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
+    /// Reference model v2 with MLPs: 6 layers at d_model 128 (8 heads of 16), corpus v2's text
+    /// (IOI stories, narratives, repeated spans) mixed with generated copy blocks over the whole
+    /// vocabulary, under ``SequenceLengthCurriculum/version2``: what taught the 2-layer probe
+    /// induction (short windows first, skip-bigram blocks for a previous-token head, no gaps
+    /// between the copies, which shifted its head to i − n + 2), then ever more text. AdamW
+    /// without weight decay, 1e-3 cosine to 1e-4; 5,500 steps of 4,096 tokens (22.5 M tokens).
+    public static let version2: ReferenceRecipe = {
+        var r = sixLayer
+        r.name = "mechanic-v2"
+        r.summary = "6-layer GPT-2 (8 heads, d_model 128, MLPs) on corpus v2 mixed with copy blocks, windows 32 → 256"
+        r.dModel = 128
+        r.blocks = InductionBlocks(separator: r.vocabularySize - 1, spanLengths: 3...60, gapShare: 0, skipBigramShare: 0.35)
+        r.settings = TrainingSettings(
+            steps: 5500, batchSize: 16, sequenceLength: 256,
+            schedule: LearningRateSchedule(peak: 1e-3, minimum: 1e-4, warmupSteps: 100, totalSteps: 5500),
+            optimizer: .init(weightDecay: 0), clipNorm: 1, evaluationInterval: 250, evaluationWindows: 16,
+            checkpointInterval: 250, seed: 11, curriculum: .version2)
+        return r
+    }()
+
+    /// Reference model v2 without MLPs: ``version2`` with its MLPs removed, same data and settings.
+    public static let attentionOnlyVersion2: ReferenceRecipe = {
+        var r = version2
+        r.name = "mechanic-attn-only-v2"
+        r.summary = "6-layer attention-only transformer (8 heads, d_model 128) on corpus v2 mixed with copy blocks, windows 32 → 256"
+        r.attentionOnly = true
+        return r
+    }()
+
+    public static let all: [ReferenceRecipe] = [.version2, .attentionOnlyVersion2, .sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
                                                 .probe2LCurriculumNoSkip, .probe2LCurriculumNoGap, .mini, .attentionOnly4L, .smoke]
 
     public static func named(_ name: String) -> ReferenceRecipe? {
@@ -167,16 +201,19 @@ public struct PreparedCorpus: Sendable {
     public var merges: [(String, String)]
     public var training: [Int]
     public var heldOut: [Int]
-    /// The row generator of a recipe trained on generated blocks (then `training` is empty).
+    /// The row generator of a recipe trained on generated blocks (alone: then `training` is empty).
     public var generator: InductionBlocks? = nil
 
     /// What the trainer draws its rows from.
-    public var trainingData: TrainingData { generator.map { .generated($0) } ?? .stream(training) }
+    public var trainingData: TrainingData {
+        guard let generator else { return .stream(training) }
+        return training.isEmpty ? .generated(generator) : .mixed(stream: training, generator: generator)
+    }
 
     /// Generates the recipe's text, builds its vocabulary and tokenizes both splits; for a
     /// recipe with `blocks`, a byte vocabulary and a held-out stream of generated blocks.
     public init(recipe: ReferenceRecipe) throws {
-        if let blocks = recipe.blocks {
+        if let blocks = recipe.blocks, recipe.isBlocksOnly {
             let built = VocabularyBuilder.bytesOnly()
             (vocabulary, merges) = (built.vocab, built.merges)
             tokenizer = try GPT2Tokenizer(vocabulary: built.vocab, merges: built.merges)
@@ -202,6 +239,12 @@ public struct PreparedCorpus: Sendable {
             let repeats = RepeatDocuments(vocabularySize: tokenizer.vocabularySize, excluded: [tokenizer.eosID])
             training = Self.interleave(training, repeats: repeats, share: share, eos: tokenizer.eosID, seed: recipe.corpusSeed)
             heldOut = Self.interleave(heldOut, repeats: repeats, share: share, eos: tokenizer.eosID, seed: ~recipe.corpusSeed)
+        }
+        if let blocks = recipe.blocks {
+            guard tokenizer.eosID == blocks.separator else {
+                throw TrainingError.invalidSetting("the blocks' separator \(blocks.separator) must be <|endoftext|> (\(tokenizer.eosID))")
+            }
+            generator = blocks
         }
     }
 

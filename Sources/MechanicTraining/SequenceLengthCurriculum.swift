@@ -11,23 +11,48 @@ public struct SequenceLengthCurriculum: Codable, Equatable, Sendable {
     public struct Stage: Codable, Equatable, Sendable {
         public var length: Int
         public var steps: Int
+        /// On mixed data (``TrainingData/mixed(stream:generator:)``), the share of rows generated
+        /// rather than cut from the stream during the stage (nil: unused).
+        public var generatedShare: Double? = nil
 
-        public init(length: Int, steps: Int) {
+        public init(length: Int, steps: Int, generatedShare: Double? = nil) {
             self.length = length
             self.steps = steps
+            self.generatedShare = generatedShare
         }
     }
 
     /// The stages in order; after the last one training uses the full sequence length.
     public var stages: [Stage]
+    /// On mixed data, the share of generated rows after the stages (nil: unused).
+    public var finalGeneratedShare: Double? = nil
 
-    public init(_ stages: [Stage]) {
+    public init(_ stages: [Stage], finalGeneratedShare: Double? = nil) {
         self.stages = stages
+        self.finalGeneratedShare = finalGeneratedShare
     }
 
     /// e17's curriculum: 3,000 steps of 32 tokens, then 1,000 each of 64 and 128 (then the full 256).
     public static let e17 = SequenceLengthCurriculum([.init(length: 32, steps: 3000), .init(length: 64, steps: 1000),
                                                       .init(length: 128, steps: 1000)])
+
+    /// Reference model v2's curriculum (4,096 tokens per step): e17's short windows first with
+    /// mostly generated copy blocks, then longer windows with ever more corpus text, so induction
+    /// forms early and the language and IOI stories fill the later steps.
+    public static let version2 = SequenceLengthCurriculum(
+        [.init(length: 32, steps: 2500, generatedShare: 0.8), .init(length: 64, steps: 1000, generatedShare: 0.5),
+         .init(length: 128, steps: 1000, generatedShare: 0.35)],
+        finalGeneratedShare: 0.25)
+
+    /// The share of generated rows at update number `step` on mixed data (0 when the curriculum gives none).
+    public func generatedShare(at step: Int) -> Double {
+        var end = 0
+        for stage in stages {
+            end += stage.steps
+            if step < end { return stage.generatedShare ?? 0 }
+        }
+        return finalGeneratedShare ?? 0
+    }
 
     /// Steps covered by the stages.
     public var stagedSteps: Int { stages.reduce(0) { $0 + $1.steps } }
@@ -45,7 +70,9 @@ public struct SequenceLengthCurriculum: Codable, Equatable, Sendable {
     /// The same curriculum with every stage scaled by `factor` (at least one step each), for a
     /// run stretched or shortened to another number of steps.
     public func scaled(by factor: Double) -> SequenceLengthCurriculum {
-        SequenceLengthCurriculum(stages.map { Stage(length: $0.length, steps: max(1, Int((Double($0.steps) * factor).rounded()))) })
+        SequenceLengthCurriculum(stages.map { Stage(length: $0.length, steps: max(1, Int((Double($0.steps) * factor).rounded())),
+                                                    generatedShare: $0.generatedShare) },
+                                 finalGeneratedShare: finalGeneratedShare)
     }
 
     /// Why the curriculum cannot be used with `tokensPerStep` tokens per step and windows of at
@@ -59,6 +86,12 @@ public struct SequenceLengthCurriculum: Codable, Equatable, Sendable {
             if tokensPerStep % stage.length != 0 {
                 return "curriculum window \(stage.length) must divide the \(tokensPerStep) tokens per step"
             }
+            if let share = stage.generatedShare, !(0...1).contains(share) {
+                return "curriculum generated share \(share) must be between 0 and 1"
+            }
+        }
+        if let share = finalGeneratedShare, !(0...1).contains(share) {
+            return "curriculum generated share \(share) must be between 0 and 1"
         }
         return nil
     }

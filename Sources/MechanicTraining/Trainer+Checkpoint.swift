@@ -15,7 +15,7 @@ struct TrainingState: Codable {
     var trainingTokens: Int
     var trainingChecksum: UInt64
     var log: [TrainingRecord]
-    /// The row generator of a run on generated data (nil for a token stream).
+    /// The row generator of a run on generated or mixed data (nil for a token stream).
     var generator: InductionBlocks? = nil
 }
 
@@ -100,8 +100,12 @@ extension Trainer {
                 throw TrainingError.resumeMismatch("the training tokens differ from the ones the run started with")
             }
         case .generated(let generator):
-            guard state.generator == generator else {
-                throw TrainingError.resumeMismatch("the data generator differs from the one the run started with")
+            guard state.generator == generator, state.trainingTokens == 0 else {
+                throw TrainingError.resumeMismatch("the data generator differs from the one the run started with, or the run also read a token stream")
+            }
+        case .mixed(let training, let generator):
+            guard state.generator == generator, state.trainingTokens == training.count, state.trainingChecksum == checksum(training) else {
+                throw TrainingError.resumeMismatch("the training tokens or the data generator differ from the ones the run started with")
             }
         }
         let model = try CheckpointLoader.load(folder: folder)

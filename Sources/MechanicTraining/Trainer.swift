@@ -108,7 +108,7 @@ public struct Trainer: Sendable {
     ///   - heldOut: the held-out stream for evaluation.
     public init(config: TransformerConfig, settings: TrainingSettings, data: TrainingData, heldOut: [Int]) throws {
         if let problem = settings.problem(contextLength: config.contextLength) { throw TrainingError.invalidSetting(problem) }
-        if case .generated(let generator) = data, generator.separator >= config.vocabSize {
+        if let generator = data.generator, generator.separator >= config.vocabSize {
             throw TrainingError.invalidSetting("generated tokens go up to \(generator.separator), beyond the vocabulary of \(config.vocabSize)")
         }
         model = try Transformer(config: config, weights: .random(config: config, seed: settings.seed))
@@ -127,7 +127,8 @@ public struct Trainer: Sendable {
     public mutating func trainStep() throws -> TrainingRecord {
         let start = DispatchTime.now().uptimeNanoseconds
         let shape = settings.batchShape(at: step)
-        let (inputs, targets) = sampler.next(batchSize: shape.batchSize, sequenceLength: shape.sequenceLength)
+        let share = settings.curriculum?.generatedShare(at: step) ?? 0
+        let (inputs, targets) = sampler.next(batchSize: shape.batchSize, sequenceLength: shape.sequenceLength, generatedShare: share)
         var (loss, gradients) = try model.languageModelLoss(inputs, targets: targets)
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
         let norm = GradientClipping.clip(&gradients.weights, config: model.config, maxNorm: settings.clipNorm)
