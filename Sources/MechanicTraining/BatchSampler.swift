@@ -77,7 +77,9 @@ public struct BatchSampler: Sendable {
     ///   - sequenceLength: at most the length the sampler was made for (a curriculum's window).
     ///   - generatedShare: on mixed data, the chance that a row is generated rather than cut from
     ///     the stream (one draw per row); ignored otherwise.
-    public mutating func next(batchSize: Int, sequenceLength: Int, generatedShare: Double = 0) -> (inputs: TokenBatch, targets: [[Int]]) {
+    ///   - alphabet: generated rows draw random tokens from ids below this (nil: the generator's own).
+    public mutating func next(batchSize: Int, sequenceLength: Int, generatedShare: Double = 0,
+                              alphabet: Int? = nil) -> (inputs: TokenBatch, targets: [[Int]]) {
         precondition(sequenceLength <= self.sequenceLength, "window \(sequenceLength) is longer than the sampler's \(self.sequenceLength)")
         var rows: [[Int]] = [], targets: [[Int]] = []
         if isMixed, let generator {
@@ -85,7 +87,7 @@ public struct BatchSampler: Sendable {
             for _ in 0..<batchSize {
                 let row: [Int]
                 if Double(rng.next() >> 11) / 9_007_199_254_740_992 < generatedShare {  // uniform in [0, 1), 53 bits
-                    row = generator.row(length: sequenceLength + 1, window: sequenceLength, using: &rng)
+                    row = generator.row(length: sequenceLength + 1, window: sequenceLength, alphabet: alphabet, using: &rng)
                 } else {
                     let start = Int(rng.next() % (span + 1))
                     row = Array(tokens[start...(start + sequenceLength)])
@@ -97,7 +99,7 @@ public struct BatchSampler: Sendable {
         }
         if let generator {
             for _ in 0..<batchSize {
-                let row = generator.row(length: sequenceLength + 1, window: sequenceLength, using: &rng)
+                let row = generator.row(length: sequenceLength + 1, window: sequenceLength, alphabet: alphabet, using: &rng)
                 rows.append(Array(row.dropLast()))
                 targets.append(Array(row.dropFirst()))
             }

@@ -128,7 +128,8 @@ public struct Trainer: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let shape = settings.batchShape(at: step)
         let share = settings.curriculum?.generatedShare(at: step) ?? 0
-        let (inputs, targets) = sampler.next(batchSize: shape.batchSize, sequenceLength: shape.sequenceLength, generatedShare: share)
+        let (inputs, targets) = sampler.next(batchSize: shape.batchSize, sequenceLength: shape.sequenceLength, generatedShare: share,
+                                             alphabet: settings.curriculum?.generatedAlphabet(at: step))
         var (loss, gradients) = try model.languageModelLoss(inputs, targets: targets)
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
         let norm = GradientClipping.clip(&gradients.weights, config: model.config, maxNorm: settings.clipNorm)

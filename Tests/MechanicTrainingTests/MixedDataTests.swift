@@ -65,6 +65,25 @@ final class MixedDataTests: XCTestCase {
         (0..<batch.batch).map { b in batch.ids[(b * batch.positions)..<((b + 1) * batch.positions)].map(Int.init) }
     }
 
+    /// A stage's alphabet limits the generated rows' random tokens; without one the whole
+    /// alphabet is drawn, exactly as before alphabets existed.
+    func testGeneratedAlphabetLimitsTheRandomTokens() throws {
+        let wide = InductionBlocks(separator: 2047, gapShare: 0, skipBigramShare: 0)
+        var rng = SeededRandom(seed: 4)
+        let narrow = wide.row(length: 3000, window: 64, alphabet: 256, using: &rng)
+        XCTAssertTrue(narrow.allSatisfy { $0 < 256 || $0 == 2047 })
+        rng = SeededRandom(seed: 4)
+        let full = wide.row(length: 3000, window: 64, using: &rng)
+        XCTAssertGreaterThan(full.filter { $0 >= 256 && $0 != 2047 }.count, 2000)
+        var a = SeededRandom(seed: 4), b = SeededRandom(seed: 4)
+        XCTAssertEqual(wide.row(length: 500, window: 64, alphabet: 2047, using: &a), wide.row(length: 500, window: 64, using: &b))
+        let c = SequenceLengthCurriculum([.init(length: 4, steps: 2, generatedAlphabet: 16), .init(length: 8, steps: 2)])
+        XCTAssertEqual((0..<6).map(c.generatedAlphabet(at:)), [16, 16, nil, nil, nil, nil])
+        XCTAssertEqual(c.scaled(by: 2).stages.map(\.generatedAlphabet), [16, nil])
+        XCTAssertEqual(SequenceLengthCurriculum([.init(length: 4, steps: 2, generatedAlphabet: 1)]).problem(tokensPerStep: 8, full: 8),
+                       "curriculum generated alphabet 1 must be at least 2 tokens")
+    }
+
     func testMixedRunsAreSeededAndResumeExactly() throws {
         let heldOut = Array(stream.prefix(100))
         let s = settings(steps: 10, shares: (0.8, 0.5, 0.25))

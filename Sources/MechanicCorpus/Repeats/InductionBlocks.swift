@@ -66,41 +66,45 @@ public struct InductionBlocks: Codable, Equatable, Sendable {
     /// - Parameters:
     ///   - window: the window length L the block must fit (spans ≤ L/3, prefixes ≤ L/4, gaps ≤ L/2).
     ///   - permutation: `self.permutation` (passed in so a row computes it once).
+    ///   - alphabet: random tokens are drawn from ids `0..<alphabet` (nil: `0..<separator`); a
+    ///     skip-bigram successor can lie outside it.
     ///   - rng: the only source of randomness.
-    public func block(window: Int, permutation: [Int], using rng: inout SeededRandom) -> [Int] {
-        switch draw(window: window, permutation: permutation, using: &rng) {
+    public func block(window: Int, permutation: [Int], alphabet: Int? = nil, using rng: inout SeededRandom) -> [Int] {
+        switch draw(window: window, permutation: permutation, alphabet: alphabet ?? separator, using: &rng) {
         case .copy(let prefix, let span, let gap): return [separator] + prefix + span + gap + span
         case .skipBigram(let x): return [separator] + x
         }
     }
 
     /// The parts of one block (see ``block(window:permutation:using:)``).
-    func draw(window: Int, permutation: [Int], using rng: inout SeededRandom) -> Drawn {
+    func draw(window: Int, permutation: [Int], alphabet: Int? = nil, using rng: inout SeededRandom) -> Drawn {
+        let alphabet = min(alphabet ?? separator, separator)
         if skipBigramShare > 0 && rng.unitInterval() < skipBigramShare {
             // e17 grows the block while a fresh draw from the length range exceeds its length.
-            var x = [randomToken(using: &rng), randomToken(using: &rng)]
+            var x = [rng.below(alphabet), rng.below(alphabet)]
             while x.count < rng.inRange(skipBigramLengths) { x.append(permutation[x[x.count - 2]]) }
             return .skipBigram(x)
         }
         let n = rng.inRange(min(spanLengths.lowerBound, window / 4)...min(spanLengths.upperBound, window / 3))
-        let span = randomTokens(n, using: &rng)
+        let span = randomTokens(n, alphabet, using: &rng)
         var gap: [Int] = []
         if gapShare > 0 && rng.unitInterval() < gapShare {
-            gap = randomTokens(rng.inRange(Self.capped(gapLengths, at: window / 2)), using: &rng)
+            gap = randomTokens(rng.inRange(Self.capped(gapLengths, at: window / 2)), alphabet, using: &rng)
         }
-        let prefix = randomTokens(rng.inRange(Self.capped(prefixLengths, at: window / 4)), using: &rng)
+        let prefix = randomTokens(rng.inRange(Self.capped(prefixLengths, at: window / 4)), alphabet, using: &rng)
         return .copy(prefix: prefix, span: span, gap: gap)
     }
 
     /// A training row of `length` tokens: the tail of blocks generated for a window of `window`
     /// tokens until there are `length` plus 0...`phase` of them.
     ///
-    /// A sampler asks for `window + 1` tokens so inputs and next-token targets come from one row.
-    public func row(length: Int, window: Int, using rng: inout SeededRandom) -> [Int] {
+    /// A sampler asks for `window + 1` tokens so inputs and next-token targets come from one row;
+    /// `alphabet` limits the random tokens to ids below it (nil: the whole alphabet).
+    public func row(length: Int, window: Int, alphabet: Int? = nil, using rng: inout SeededRandom) -> [Int] {
         let p = permutation
         let target = length + rng.inRange(0...phase)
         var tokens: [Int] = []
-        while tokens.count < target { tokens += block(window: window, permutation: p, using: &rng) }
+        while tokens.count < target { tokens += block(window: window, permutation: p, alphabet: alphabet, using: &rng) }
         return Array(tokens.suffix(length))
     }
 
@@ -118,9 +122,7 @@ public struct InductionBlocks: Codable, Equatable, Sendable {
         min(range.lowerBound, cap)...min(range.upperBound, cap)
     }
 
-    private func randomToken(using rng: inout SeededRandom) -> Int { rng.below(separator) }
-
-    private func randomTokens(_ n: Int, using rng: inout SeededRandom) -> [Int] {
-        (0..<n).map { _ in rng.below(separator) }
+    private func randomTokens(_ n: Int, _ alphabet: Int, using rng: inout SeededRandom) -> [Int] {
+        (0..<n).map { _ in rng.below(alphabet) }
     }
 }
