@@ -96,7 +96,7 @@ struct CardCommand: ParsableCommand {
                 case "induction-random":
                     let measured = index == 0 ? induction : try InductionMechanism.measure(model: loaded, tokenizer: tokenizer, perCell: 4, seed: seed)
                     roleHeads = RoleCircuits.induction(measured)
-                    procedure = "role-based: induction heads and earlier previous-token heads (scores ≥ 0.4 on random-token repeats)"
+                    procedure = "role-based: induction heads (attention to i − n + 1, or to i − n + 2) and earlier previous-token heads (scores ≥ 0.4 on random-token repeats)"
                 default:
                     roleHeads = try RoleCircuits.byPatching(model: loaded, prompts: positives, metric: task.metric)
                     procedure = "role-based: heads whose aligned-counterfactual patch moves ≥ 5% of the metric"

@@ -186,7 +186,22 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
         return r
     }()
 
-    public static let all: [ReferenceRecipe] = [.version2, .attentionOnlyVersion2, .sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
+    /// `version2` and `attentionOnlyVersion2` with fewer skip-bigram blocks (10%, not 35%) and
+    /// no text in the first stage: does the "two back" feature the skip-bigram rule trains, or
+    /// the gapped repeats of the text, shift the induction heads to i − n + 2?
+    public static let version2LowSkip = lowSkip(version2)
+    public static let attentionOnlyVersion2LowSkip = lowSkip(attentionOnlyVersion2)
+
+    static func lowSkip(_ base: ReferenceRecipe) -> ReferenceRecipe {
+        var r = base
+        r.name = base.name + "-lowskip"
+        r.summary = base.summary + "; 10% skip-bigram blocks, no text in the 32-token stage"
+        r.blocks?.skipBigramShare = 0.1
+        r.settings.curriculum?.stages[0].generatedShare = 1
+        return r
+    }
+
+    public static let all: [ReferenceRecipe] = [.version2, .attentionOnlyVersion2, .version2LowSkip, .attentionOnlyVersion2LowSkip, .sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
                                                 .probe2LCurriculumNoSkip, .probe2LCurriculumNoGap, .mini, .attentionOnly4L, .smoke]
 
     public static func named(_ name: String) -> ReferenceRecipe? {

@@ -54,6 +54,22 @@ final class MechanismMeasurementTests: XCTestCase {
         XCTAssertEqual(InductionMechanism.attentionSums(pattern, batch: 1, heads: heads, positions: t, queries: queries, back: n - 1), [0, 4])
     }
 
+    /// The induction role circuit takes heads that copy through i − n + 2 as well as textbook
+    /// ones, labelled apart, and the previous-token heads before the last of them.
+    func testInductionRoleCircuitIncludesShiftedHeads() {
+        let heads = HeadID.all(layers: 3, heads: 2)   // a0.0 a0.1 a1.0 a1.1 a2.0 a2.1
+        var report = InductionMechanism.Report(heads: heads, induction: [0, 0, 0, 0.1, 0, 0], previousToken: [0.9, 0, 0.8, 0, 0, 0.95],
+                                               runs: [], offsets: [], sequencesPerCell: 0, inductionHead: heads[3], previousTokenHead: heads[0],
+                                               thirdCopyRecent: 0, thirdCopyOldest: 0, checks: [])
+        XCTAssertEqual(RoleCircuits.induction(report), [], "no head copies")
+        report.shiftedInduction = [0, 0, 0, 0.1, 0.6, 0]
+        let circuit = RoleCircuits.induction(report)
+        XCTAssertEqual(circuit.map(\.head), [heads[0], heads[2], heads[4]], "a2.1 comes after the shifted head")
+        XCTAssertEqual(circuit.map(\.role), ["previous token", "previous token", "induction (i − n + 2)"])
+        report.induction[4] = 0.5
+        XCTAssertEqual(RoleCircuits.induction(report).map(\.role), ["previous token", "previous token", "induction"], "textbook wins")
+    }
+
     func testIOIRolesFollowTheirThresholds() throws {
         let report = try IOIMechanism.measure(model: try model(layers: 3), tokenizer: Self.tokenizer, count: 12, seed: 2)
         XCTAssertGreaterThan(report.prompts, 0)

@@ -36,10 +36,14 @@ public enum RoleCircuits {
 
     public static func induction(_ report: InductionMechanism.Report) -> [GroundTruth.Head] {
         let ind = report.heads.indices.filter { report.induction[$0] >= headTypeThreshold }
-        let lastInduction = ind.map { report.heads[$0].layer }.max() ?? -1
+        // Heads that copy by attending one token further (i − n + 2, reading the previous-token
+        // copy there) do the induction job by another route; they are in the circuit, labelled so.
+        let shifted = report.shiftedInduction.map { s in report.heads.indices.filter { s[$0] >= headTypeThreshold && !ind.contains($0) } } ?? []
+        let lastInduction = (ind + shifted).map { report.heads[$0].layer }.max() ?? -1
         let prev = report.heads.indices.filter { report.previousToken[$0] >= headTypeThreshold && report.heads[$0].layer < lastInduction }
         return (prev.map { GroundTruth.Head(head: report.heads[$0], importance: report.previousToken[$0], role: "previous token") }
-                + ind.map { GroundTruth.Head(head: report.heads[$0], importance: report.induction[$0], role: "induction") })
+                + ind.map { GroundTruth.Head(head: report.heads[$0], importance: report.induction[$0], role: "induction") }
+                + shifted.map { GroundTruth.Head(head: report.heads[$0], importance: report.shiftedInduction![$0], role: "induction (i − n + 2)") })
             .sorted { $0.head < $1.head }
     }
 

@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+import Mechanic
+
+/// The shipped reference models v2: their canonical-mechanism checks reproduce the card, the
+/// checks the card reports as passed still pass, and their ground-truth circuits are faithful on
+/// prompts drawn with a seed neither the corpus nor the card used.
+final class ReferenceModelV2Tests: XCTestCase {
+    /// The checks each model passes (by name); its card gives every other check's measured value.
+    static let passing: [String: [String]] = [
+        "mechanic-v2": [],
+        "mechanic-attn-only-v2": [],
+    ]
+
+    /// Prompt seed for the held-out faithfulness check: not a corpus seed (2026 and its
+    /// complement) and not one of the card's (1, 2, 102, 202, 3).
+    static let heldOutSeed: UInt64 = 4_242
+
+    func load(_ name: String) throws -> (Transformer, GPT2Tokenizer, ModelCard) {
+        let folder = ReferenceModelTests.models.appendingPathComponent(name)
+        let model = try CheckpointLoader.load(folder: folder)
+        let tokenizer = try GPT2Tokenizer(folder: folder)
+        let card = try JSONDecoder().decode(ModelCard.self, from: Data(contentsOf: folder.appendingPathComponent("card.json")))
+        return (model, tokenizer, card)
+    }
+
+    func testShippedUnder25MBWithCardAndBothGroundTruths() throws {
+        for name in Self.passing.keys.sorted() {
+            let folder = ReferenceModelTests.models.appendingPathComponent(name)
+            for file in ["config.json", "model.safetensors", "vocab.json", "merges.txt", "card.json", "README.md", "recipe.json"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), "\(name)/\(file)")
+            }
+            let size = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("model.safetensors").path)[.size] as! Int
+            XCTAssertLessThan(size, 25_000_000, "\(name) must stay under 25 MB")
+            let (_, _, card) = try load(name)
+            for circuit in card.roleCircuits ?? [] {
+                for file in ["\(circuit.task).json", "\(circuit.task).minimal.json"] {
+                    XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("circuits/" + file).path), "\(name)/\(file)")
+                }
+            }
+        }
+    }
+
+    func testCanonicalChecksReproduceTheCardAndTheClaimedOnesPass() throws {
+        for (name, claimed) in Self.passing.sorted(by: { $0.key < $1.key }) {
+            let (model, tokenizer, card) = try load(name)
+            let recorded = try XCTUnwrap(card.mechanisms, "\(name)'s card has no canonical checks").checks
+            let induction = try InductionMechanism.measure(model: model, tokenizer: tokenizer, seed: 1)
+            let ioi = try IOIMechanism.measure(model: model, tokenizer: tokenizer, seed: 1)
+            let measured = induction.checks + ioi.checks
+            XCTAssertEqual(measured.map(\.name), recorded.map(\.name), name)
+            for (now, then) in zip(measured, recorded) {
+                XCTAssertEqual(now.measured, then.measured, accuracy: 1e-4, "\(name): \(now.name)")
+                XCTAssertEqual(now.passed, then.passed, "\(name): \(now.name)")
+            }
+            for check in claimed {
+                let found = try XCTUnwrap(measured.first { $0.name == check }, "\(name): no check named \(check)")
+                XCTAssertTrue(found.passed, "\(name): \(check) measured \(found.measured), bar \(found.comparison.rawValue) \(found.threshold)")
+            }
+        }
+    }
+
+    /// Each role-based circuit, on fresh prompts, keeps more of the metric than its complement
+    /// and than random head sets of its size; each minimal circuit keeps what it was derived to.
+    func testGroundTruthCircuitsAreFaithfulOnHeldOutPrompts() throws {
+        for name in Self.passing.keys.sorted() {
+            let (model, tokenizer, card) = try load(name)
+            for circuit in (card.roleCircuits ?? []) + card.circuits {
+                let task = try TaskRegistry.named(circuit.task)
+                let prompts = try task.dataset(tokenizer: tokenizer, count: card.evaluation.circuitPrompts, seed: Self.heldOutSeed,
+                                               prependBOS: true).keepingCorrect(model: model).positives
+                guard prompts.count >= 8 else { XCTFail("\(name) \(circuit.task): \(prompts.count) correct prompts"); continue }
+                let f = try Faithfulness.evaluate(model: model, prompts: prompts, metric: task.metric, circuit: circuit.headSet,
+                                                  ablation: .mean, randomTrials: 5, seed: card.evaluation.faithfulnessSeed)
+                let what = "\(name) \(circuit.task) (\(circuit.procedure.prefix(10)))"
+                XCTAssertLessThan(f.complement, f.circuit, what)
+                XCTAssertLessThan(f.randomMean, f.circuit, what)
+                if circuit.procedure.hasPrefix("greedy") {
+                    XCTAssertGreaterThanOrEqual(f.recovered, circuit.retain - 0.15, "\(what): derived to keep \(circuit.retain) on other prompts")
+                }
+            }
+        }
+    }
+}
