@@ -52,7 +52,7 @@ extension ModelCard {
         ## Ground-truth circuits: role-based (ground truth v2, `circuits/<task>.json`)
 
         A head belongs to a task's circuit for the role it plays, as in the literature: IOI, every head
-        with an IOI role above; induction, the induction heads and earlier previous-token heads (≥ 0.4);
+        with an IOI role above; induction, the induction heads (attention to i − n + 1, or to i − n + 2 for a shifted circuit) and earlier previous-token heads (≥ 0.4);
         greater-than and docstring, whose papers define circuits by path patching, every head whose output
         patched from each prompt's aligned corrupted twin moves ≥ 5% of the metric. Faithfulness below is
         with every other head mean-ablated; why trust it: roles are measured on held-out prompts with
@@ -65,6 +65,12 @@ extension ModelCard {
         for c in roleCircuits {
             let f = c.faithfulness
             md += "| \(c.task) | \(c.heads.count) | \(String(format: "%.0f%%", 100 * f.recovered)) | \(String(format: "%.0f%%", f.fullModel == 0 ? 0 : 100 * f.complement / f.fullModel)) | \(String(format: "%.0f%%", f.fullModel == 0 ? 0 : 100 * f.randomMean / f.fullModel)) | \(list(c.heads.map(\.head))) |\n"
+        }
+        let insufficient = roleCircuits.filter { $0.faithfulness.recovered < 0.5 }.map(\.task)
+        if !insufficient.isEmpty {
+            md += "\nNot sufficient alone: \(insufficient.joined(separator: ", ")) keeps less than half of the metric with every "
+                + "other head mean-ablated, so its role-based circuit names the heads with those roles, not all the heads the task "
+                + "needs; the greedy minimal set below is the sufficient one.\n"
         }
         return md + "\n"
     }
