@@ -67,8 +67,9 @@ def main():
     if results.exists():
         for row in json.loads(results.read_text()):
             for key in ["sae", "sae@minimal"]:
-                trials = (row.get("saeTrials") or {}).get(key)
-                if trials:
+                # Undefined trials (a one-head model has no AUC) are stored as the string "nan".
+                trials = [t for t in (row.get("saeTrials") or {}).get(key) or [] if isinstance(t, (int, float))]
+                if len(trials) > 1:
                     sae_auc[(row["model"], row["report"]["task"], key)] = (np.mean(trials), np.std(trials, ddof=1))
 
     classifiers = {

@@ -8,8 +8,10 @@ import Mechanic
 final class ReferenceModelV2Tests: XCTestCase {
     /// The checks each model passes (by name); its card gives every other check's measured value.
     static let passing: [String: [String]] = [
-        "mechanic-v2": [],
-        "mechanic-attn-only-v2": [],
+        "mechanic-v2": ["accuracy cut by ablating the previous-token head"],
+        "mechanic-attn-only-v2": ["accuracy cut by ablating the previous-token head", "third copy: attention to recent minus oldest copy",
+                                  "best duplicate-token score (S2 → S1)", "best S-inhibition score (END → S2) after a duplicate-token head",
+                                  "that head's END → S2 attention, clean minus ABC twins"],
     ]
 
     /// Prompt seed for the held-out faithfulness check: not a corpus seed (2026 and its

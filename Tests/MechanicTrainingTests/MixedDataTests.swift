@@ -136,6 +136,20 @@ final class MixedDataTests: XCTestCase {
         XCTAssertLessThan(config.parameterCount * 4, 25_000_000)
     }
 
+    func testLowSkipRecipesDifferOnlyInSkipBigramsAndTheFirstStage() {
+        for (base, low) in [(ReferenceRecipe.version2, ReferenceRecipe.version2LowSkip),
+                            (.attentionOnlyVersion2, .attentionOnlyVersion2LowSkip)] {
+            XCTAssertEqual(ReferenceRecipe.named(base.name + "-lowskip"), low)
+            XCTAssertEqual(low.blocks?.skipBigramShare, 0.1)
+            XCTAssertEqual(low.settings.curriculum?.generatedShare(at: 0), 1)
+            var same = low
+            (same.name, same.summary) = (base.name, base.summary)
+            same.blocks?.skipBigramShare = base.blocks!.skipBigramShare
+            same.settings.curriculum?.stages[0].generatedShare = base.settings.curriculum?.stages[0].generatedShare
+            XCTAssertEqual(same, base)
+        }
+    }
+
     /// A recipe with text and blocks prepares both, and refuses blocks whose separator is not the
     /// text vocabulary's `<|endoftext|>`.
     func testPreparedCorpusMixesTextAndBlocks() throws {
