@@ -43,6 +43,15 @@ final class ReferenceModelV2Tests: XCTestCase {
         }
     }
 
+    /// The shipped recipe is the one `mechanic train --recipe NAME` runs today.
+    func testShippedRecipeIsTheRegisteredOne() throws {
+        for name in Self.passing.keys.sorted() {
+            let url = ReferenceModelTests.models.appendingPathComponent(name).appendingPathComponent("recipe.json")
+            let shipped = try JSONDecoder().decode(ReferenceRecipe.self, from: Data(contentsOf: url))
+            XCTAssertEqual(shipped, ReferenceRecipe.named(name), name)
+        }
+    }
+
     func testCanonicalChecksReproduceTheCardAndTheClaimedOnesPass() throws {
         for (name, claimed) in Self.passing.sorted(by: { $0.key < $1.key }) {
             let (model, tokenizer, card) = try load(name)
