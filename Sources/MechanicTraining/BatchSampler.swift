@@ -18,6 +18,14 @@ public enum TrainingData: Sendable {
         case .generated(let g), .mixed(_, let g): g
         }
     }
+
+    /// The token stream, if rows are cut from one.
+    public var tokens: [Int]? {
+        switch self {
+        case .stream(let t), .mixed(let t, _): t
+        case .generated: nil
+        }
+    }
 }
 
 /// Draws training batches: windows of `sequenceLength + 1` tokens at seeded random offsets of a
@@ -45,19 +53,13 @@ public struct BatchSampler: Sendable {
     ///   - data: a token stream (at least `sequenceLength + 2` tokens), a row generator, or both.
     ///   - seed: fixes the data order.
     public init(data: TrainingData, batchSize: Int, sequenceLength: Int, seed: UInt64) throws {
-        switch data {
-        case .stream(let tokens), .mixed(let tokens, _):
+        if let tokens = data.tokens {
             guard tokens.count > sequenceLength + 1 else {
                 throw TrainingError.corpusTooSmall(tokens: tokens.count, needed: sequenceLength + 2)
             }
-            self.tokens = tokens
-        case .generated:
-            self.tokens = []
         }
-        switch data {
-        case .stream: self.generator = nil
-        case .generated(let generator), .mixed(_, let generator): self.generator = generator
-        }
+        self.tokens = data.tokens ?? []
+        self.generator = data.generator
         self.batchSize = batchSize
         self.sequenceLength = sequenceLength
         self.rng = SeededRandom(seed: seed)
@@ -67,9 +69,6 @@ public struct BatchSampler: Sendable {
     public mutating func next() -> (inputs: TokenBatch, targets: [[Int]]) {
         next(batchSize: batchSize, sequenceLength: sequenceLength)
     }
-
-    /// Whether rows come from both a stream and a generator.
-    public var isMixed: Bool { generator != nil && !tokens.isEmpty }
 
     /// The next batch: inputs `[batch, seq]` and targets `[batch][seq]` (inputs shifted by one).
     ///
@@ -82,36 +81,22 @@ public struct BatchSampler: Sendable {
                               alphabet: Int? = nil) -> (inputs: TokenBatch, targets: [[Int]]) {
         precondition(sequenceLength <= self.sequenceLength, "window \(sequenceLength) is longer than the sampler's \(self.sequenceLength)")
         var rows: [[Int]] = [], targets: [[Int]] = []
-        if isMixed, let generator {
-            let span = UInt64(tokens.count - sequenceLength - 1)
-            for _ in 0..<batchSize {
-                let row: [Int]
-                if Double(rng.next() >> 11) / 9_007_199_254_740_992 < generatedShare {  // uniform in [0, 1), 53 bits
-                    row = generator.row(length: sequenceLength + 1, window: sequenceLength, alphabet: alphabet, using: &rng)
-                } else {
-                    let start = Int(rng.next() % (span + 1))
-                    row = Array(tokens[start...(start + sequenceLength)])
-                }
-                rows.append(Array(row.dropLast()))
-                targets.append(Array(row.dropFirst()))
-            }
-            return (TokenBatch(rows: rows), targets)
-        }
-        if let generator {
-            for _ in 0..<batchSize {
-                let row = generator.row(length: sequenceLength + 1, window: sequenceLength, alphabet: alphabet, using: &rng)
-                rows.append(Array(row.dropLast()))
-                targets.append(Array(row.dropFirst()))
-            }
-            return (TokenBatch(rows: rows), targets)
-        }
-        let span = UInt64(tokens.count - sequenceLength - 1)
         for _ in 0..<batchSize {
-            let start = Int(rng.next() % (span + 1))
-            rows.append(Array(tokens[start..<(start + sequenceLength)]))
-            targets.append(Array(tokens[(start + 1)...(start + sequenceLength)]))
+            let row = nextRow(length: sequenceLength + 1, generatedShare: generatedShare, alphabet: alphabet)
+            rows.append(Array(row.dropLast()))
+            targets.append(Array(row.dropFirst()))
         }
         return (TokenBatch(rows: rows), targets)
+    }
+
+    /// One row of `length` tokens (a window of `length - 1` plus its last target): generated, cut
+    /// from the stream at a random offset, or on mixed data either (one draw against `generatedShare`).
+    mutating func nextRow(length: Int, generatedShare: Double, alphabet: Int?) -> [Int] {
+        if let generator, tokens.isEmpty || rng.unitInterval() < generatedShare {
+            return generator.row(length: length, window: length - 1, alphabet: alphabet, using: &rng)
+        }
+        let start = Int(rng.next() % UInt64(tokens.count - length + 1))
+        return Array(tokens[start..<(start + length)])
     }
 
     /// Consecutive, non-random windows covering the stream once (for evaluation).

@@ -53,38 +53,30 @@ public struct SequenceLengthCurriculum: Codable, Equatable, Sendable {
          .init(length: 128, steps: 1000, generatedShare: 0.35)],
         finalGeneratedShare: 0.25)
 
-    /// The share of generated rows at update number `step` on mixed data (0 when the curriculum gives none).
-    public func generatedShare(at step: Int) -> Double {
+    /// The stage of update number `step` (0-based), or nil once the stages are over.
+    public func stage(at step: Int) -> Stage? {
         var end = 0
         for stage in stages {
             end += stage.steps
-            if step < end { return stage.generatedShare ?? 0 }
-        }
-        return finalGeneratedShare ?? 0
-    }
-
-    /// The alphabet of generated rows at update number `step` (nil: the generator's own).
-    public func generatedAlphabet(at step: Int) -> Int? {
-        var end = 0
-        for stage in stages {
-            end += stage.steps
-            if step < end { return stage.generatedAlphabet }
+            if step < end { return stage }
         }
         return nil
     }
+
+    /// The share of generated rows at update number `step` on mixed data (0 when the curriculum gives none).
+    public func generatedShare(at step: Int) -> Double {
+        guard let stage = stage(at: step) else { return finalGeneratedShare ?? 0 }
+        return stage.generatedShare ?? 0
+    }
+
+    /// The alphabet of generated rows at update number `step` (nil: the generator's own).
+    public func generatedAlphabet(at step: Int) -> Int? { stage(at: step)?.generatedAlphabet }
 
     /// Steps covered by the stages.
     public var stagedSteps: Int { stages.reduce(0) { $0 + $1.steps } }
 
     /// The window length of update number `step` (0-based): the stage's, or `full` after the stages.
-    public func length(at step: Int, full: Int) -> Int {
-        var end = 0
-        for stage in stages {
-            end += stage.steps
-            if step < end { return stage.length }
-        }
-        return full
-    }
+    public func length(at step: Int, full: Int) -> Int { stage(at: step)?.length ?? full }
 
     /// The same curriculum with every stage scaled by `factor` (at least one step each), for a
     /// run stretched or shortened to another number of steps.

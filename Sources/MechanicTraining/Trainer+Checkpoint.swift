@@ -94,19 +94,9 @@ extension Trainer {
         } catch {
             throw TrainingError.resumeMismatch("\(stateURL.path) is missing or unreadable (\(error.localizedDescription))")
         }
-        switch data {
-        case .stream(let training):
-            guard state.generator == nil, state.trainingTokens == training.count, state.trainingChecksum == checksum(training) else {
-                throw TrainingError.resumeMismatch("the training tokens differ from the ones the run started with")
-            }
-        case .generated(let generator):
-            guard state.generator == generator, state.trainingTokens == 0 else {
-                throw TrainingError.resumeMismatch("the data generator differs from the one the run started with, or the run also read a token stream")
-            }
-        case .mixed(let training, let generator):
-            guard state.generator == generator, state.trainingTokens == training.count, state.trainingChecksum == checksum(training) else {
-                throw TrainingError.resumeMismatch("the training tokens or the data generator differ from the ones the run started with")
-            }
+        let training = data.tokens ?? []
+        guard state.generator == data.generator, state.trainingTokens == training.count, state.trainingChecksum == checksum(training) else {
+            throw TrainingError.resumeMismatch("the training tokens or the data generator differ from the ones the run started with")
         }
         let model = try CheckpointLoader.load(folder: folder)
         var trainer = try Trainer(config: model.config, settings: state.settings, data: data, heldOut: heldOut)

@@ -14,12 +14,25 @@ final class ReferenceModelTests: XCTestCase {
     static let bars: [String: Double] = ["ioi": 0.95, "docstring": 0.90, "greater-than": 0.5, "induction": 0.9]
     static let required: [String: [String: Double]] = ["mechanic-mini": bars, "mechanic-attn-only-4l": bars]
 
-    func load(_ name: String) throws -> (Transformer, GPT2Tokenizer, ModelCard) {
+    /// A shipped model with its tokenizer and card (also used by `ReferenceModelV2Tests`).
+    static func load(_ name: String) throws -> (Transformer, GPT2Tokenizer, ModelCard) {
         let folder = Self.models.appendingPathComponent(name)
         let model = try CheckpointLoader.load(folder: folder)
         let tokenizer = try GPT2Tokenizer(folder: folder)
         let card = try JSONDecoder().decode(ModelCard.self, from: Data(contentsOf: folder.appendingPathComponent("card.json")))
         return (model, tokenizer, card)
+    }
+
+    /// A circuit's mean-ablation faithfulness on the task's prompts of `promptSeed` the model gets
+    /// right (the card's procedure), and how many prompts those were.
+    static func faithfulness(of circuit: GroundTruth.Circuit, model: Transformer, tokenizer: GPT2Tokenizer, card: ModelCard,
+                             promptSeed: UInt64, randomTrials: Int) throws -> (prompts: Int, result: Faithfulness.Result) {
+        let task = try TaskRegistry.named(circuit.task)
+        let prompts = try task.dataset(tokenizer: tokenizer, count: card.evaluation.circuitPrompts, seed: promptSeed,
+                                       prependBOS: true).keepingCorrect(model: model).positives
+        let result = try Faithfulness.evaluate(model: model, prompts: prompts, metric: task.metric, circuit: circuit.headSet,
+                                               ablation: .mean, randomTrials: randomTrials, seed: card.evaluation.faithfulnessSeed)
+        return (prompts.count, result)
     }
 
     func testEveryReferenceModelIsShippedWithItsCard() throws {
@@ -35,7 +48,7 @@ final class ReferenceModelTests: XCTestCase {
 
     func testModelsDoTheirTasksAndTheRecordedScoresReproduce() throws {
         for (name, bars) in Self.required.sorted(by: { $0.key < $1.key }) {
-            let (model, tokenizer, card) = try load(name)
+            let (model, tokenizer, card) = try Self.load(name)
             for recorded in card.scores {
                 let task = try TaskRegistry.named(recorded.task)
                 let data = try task.dataset(tokenizer: tokenizer, count: card.evaluation.scorePrompts, seed: card.evaluation.scoreSeed,
@@ -55,16 +68,12 @@ final class ReferenceModelTests: XCTestCase {
 
     func testGroundTruthCircuitsRecordedFaithfulnessReproduces() throws {
         for name in Self.required.keys.sorted() {
-            let (model, tokenizer, card) = try load(name)
+            let (model, tokenizer, card) = try Self.load(name)
             XCTAssertFalse(card.circuits.isEmpty, "\(name) has no ground-truth circuit")
             for circuit in card.circuits {
-                let task = try TaskRegistry.named(circuit.task)
-                let prompts = try task.dataset(tokenizer: tokenizer, count: card.evaluation.circuitPrompts, seed: card.evaluation.circuitSeed,
-                                               prependBOS: true).keepingCorrect(model: model).positives
-                XCTAssertEqual(prompts.count, circuit.prompts)
-                let f = try Faithfulness.evaluate(model: model, prompts: prompts, metric: task.metric, circuit: circuit.headSet,
-                                                  ablation: .mean, randomTrials: circuit.faithfulness.random.count,
-                                                  seed: card.evaluation.faithfulnessSeed)
+                let (prompts, f) = try Self.faithfulness(of: circuit, model: model, tokenizer: tokenizer, card: card,
+                                                         promptSeed: card.evaluation.circuitSeed, randomTrials: circuit.faithfulness.random.count)
+                XCTAssertEqual(prompts, circuit.prompts)
                 XCTAssertEqual(f.fullModel, circuit.faithfulness.fullModel, accuracy: 1e-4, "\(name) \(circuit.task)")
                 XCTAssertEqual(f.circuit, circuit.faithfulness.circuit, accuracy: 1e-4, "\(name) \(circuit.task)")
                 XCTAssertEqual(f.complement, circuit.faithfulness.complement, accuracy: 1e-4, "\(name) \(circuit.task)")

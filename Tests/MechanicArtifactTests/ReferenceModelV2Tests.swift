@@ -18,14 +18,6 @@ final class ReferenceModelV2Tests: XCTestCase {
     /// complement) and not one of the card's (1, 2, 102, 202, 3).
     static let heldOutSeed: UInt64 = 4_242
 
-    func load(_ name: String) throws -> (Transformer, GPT2Tokenizer, ModelCard) {
-        let folder = ReferenceModelTests.models.appendingPathComponent(name)
-        let model = try CheckpointLoader.load(folder: folder)
-        let tokenizer = try GPT2Tokenizer(folder: folder)
-        let card = try JSONDecoder().decode(ModelCard.self, from: Data(contentsOf: folder.appendingPathComponent("card.json")))
-        return (model, tokenizer, card)
-    }
-
     func testShippedUnder25MBWithCardAndBothGroundTruths() throws {
         for name in Self.passing.keys.sorted() {
             let folder = ReferenceModelTests.models.appendingPathComponent(name)
@@ -34,7 +26,7 @@ final class ReferenceModelV2Tests: XCTestCase {
             }
             let size = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("model.safetensors").path)[.size] as! Int
             XCTAssertLessThan(size, 25_000_000, "\(name) must stay under 25 MB")
-            let (_, _, card) = try load(name)
+            let (_, _, card) = try ReferenceModelTests.load(name)
             for circuit in card.roleCircuits ?? [] {
                 for file in ["\(circuit.task).json", "\(circuit.task).minimal.json"] {
                     XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("circuits/" + file).path), "\(name)/\(file)")
@@ -54,7 +46,7 @@ final class ReferenceModelV2Tests: XCTestCase {
 
     func testCanonicalChecksReproduceTheCardAndTheClaimedOnesPass() throws {
         for (name, claimed) in Self.passing.sorted(by: { $0.key < $1.key }) {
-            let (model, tokenizer, card) = try load(name)
+            let (model, tokenizer, card) = try ReferenceModelTests.load(name)
             let recorded = try XCTUnwrap(card.mechanisms, "\(name)'s card has no canonical checks").checks
             let induction = try InductionMechanism.measure(model: model, tokenizer: tokenizer, seed: 1)
             let ioi = try IOIMechanism.measure(model: model, tokenizer: tokenizer, seed: 1)
@@ -75,15 +67,12 @@ final class ReferenceModelV2Tests: XCTestCase {
     /// than its complement and random head sets of its size do.
     func testMinimalCircuitsAreFaithfulOnHeldOutPrompts() throws {
         for name in Self.passing.keys.sorted() {
-            let (model, tokenizer, card) = try load(name)
+            let (model, tokenizer, card) = try ReferenceModelTests.load(name)
             XCTAssertFalse(card.circuits.isEmpty, "\(name) has no ground-truth circuit")
             for circuit in card.circuits {
-                let task = try TaskRegistry.named(circuit.task)
-                let prompts = try task.dataset(tokenizer: tokenizer, count: card.evaluation.circuitPrompts, seed: Self.heldOutSeed,
-                                               prependBOS: true).keepingCorrect(model: model).positives
-                XCTAssertGreaterThanOrEqual(prompts.count, 8, "\(name) \(circuit.task)")
-                let f = try Faithfulness.evaluate(model: model, prompts: prompts, metric: task.metric, circuit: circuit.headSet,
-                                                  ablation: .mean, randomTrials: 5, seed: card.evaluation.faithfulnessSeed)
+                let (prompts, f) = try ReferenceModelTests.faithfulness(of: circuit, model: model, tokenizer: tokenizer, card: card,
+                                                                        promptSeed: Self.heldOutSeed, randomTrials: 5)
+                XCTAssertGreaterThanOrEqual(prompts, 8, "\(name) \(circuit.task)")
                 XCTAssertGreaterThan(f.recovered, 0.5, "\(name) \(circuit.task): derived to keep \(circuit.retain) on the card's prompts")
                 XCTAssertLessThan(f.complement, f.circuit, "\(name) \(circuit.task)")
                 XCTAssertLessThan(f.randomMean, f.circuit, "\(name) \(circuit.task)")
@@ -95,17 +84,14 @@ final class ReferenceModelV2Tests: XCTestCase {
     /// it is: the card says when a role-based circuit is not sufficient alone).
     func testRoleBasedCircuitsRecordedFaithfulnessReproduces() throws {
         for name in Self.passing.keys.sorted() {
-            let (model, tokenizer, card) = try load(name)
+            let (model, tokenizer, card) = try ReferenceModelTests.load(name)
             let circuits = try XCTUnwrap(card.roleCircuits, "\(name) has no role-based circuits")
             XCTAssertFalse(circuits.isEmpty, name)
             for circuit in circuits {
-                let task = try TaskRegistry.named(circuit.task)
-                let prompts = try task.dataset(tokenizer: tokenizer, count: card.evaluation.circuitPrompts, seed: card.evaluation.circuitSeed,
-                                               prependBOS: true).keepingCorrect(model: model).positives
-                XCTAssertEqual(prompts.count, circuit.prompts, "\(name) \(circuit.task)")
-                let f = try Faithfulness.evaluate(model: model, prompts: prompts, metric: task.metric, circuit: circuit.headSet,
-                                                  ablation: .mean, randomTrials: circuit.faithfulness.random.count,
-                                                  seed: card.evaluation.faithfulnessSeed)
+                let (prompts, f) = try ReferenceModelTests.faithfulness(of: circuit, model: model, tokenizer: tokenizer, card: card,
+                                                                        promptSeed: card.evaluation.circuitSeed,
+                                                                        randomTrials: circuit.faithfulness.random.count)
+                XCTAssertEqual(prompts, circuit.prompts, "\(name) \(circuit.task)")
                 XCTAssertEqual(f.circuit, circuit.faithfulness.circuit, accuracy: 1e-4, "\(name) \(circuit.task)")
                 XCTAssertEqual(f.complement, circuit.faithfulness.complement, accuracy: 1e-4, "\(name) \(circuit.task)")
             }

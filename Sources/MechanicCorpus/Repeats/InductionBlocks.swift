@@ -70,7 +70,7 @@ public struct InductionBlocks: Codable, Equatable, Sendable {
     ///     skip-bigram successor can lie outside it.
     ///   - rng: the only source of randomness.
     public func block(window: Int, permutation: [Int], alphabet: Int? = nil, using rng: inout SeededRandom) -> [Int] {
-        switch draw(window: window, permutation: permutation, alphabet: alphabet ?? separator, using: &rng) {
+        switch draw(window: window, permutation: permutation, alphabet: alphabet, using: &rng) {
         case .copy(let prefix, let span, let gap): return [separator] + prefix + span + gap + span
         case .skipBigram(let x): return [separator] + x
         }

@@ -15,7 +15,7 @@ extension SeededRandom {
     }
 
     /// A uniform double in [0, 1) with 53 random bits.
-    mutating func unitInterval() -> Double {
+    public mutating func unitInterval() -> Double {
         Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 
