@@ -64,4 +64,20 @@ extension ReferenceRecipe {
         r.blocks = blocks
         return r
     }
+
+    /// An IOI probe: can the v2 shape learn IOI at all from IOI text alone, apart from how the
+    /// v2 recipes dilute it? The attention-only v2 model (6 layers, d_model 128) on
+    /// ``CorpusMix/ioiOnly`` (drill and dense IOI stories, no copy blocks, no repeats), 64-token
+    /// windows, 1e-3 constant, 3,000 steps of 4,096 tokens.
+    public static let probeIOI: ReferenceRecipe = {
+        var r = attentionOnlyVersion2
+        r.name = "probe-ioi"
+        r.summary = "6-layer attention-only probe (8 heads, d_model 128) on IOI text only, 64-token windows"
+        (r.mix, r.blocks, r.repeatShare, r.trainingBytes) = (.ioiOnly, nil, nil, 12_000_000)
+        r.settings.steps = 3000
+        (r.settings.batchSize, r.settings.sequenceLength, r.settings.curriculum) = (64, 64, nil)
+        r.settings.schedule = LearningRateSchedule(peak: 1e-3, minimum: 1e-3, warmupSteps: 100, totalSteps: 3000)
+        return r
+    }()
 }
+

@@ -53,6 +53,38 @@ extension ReferenceRecipe {
         return r
     }()
 
+    /// ``version2`` and ``attentionOnlyVersion2`` on ``CorpusMix/version2IOI``: the same blocks,
+    /// curriculum and steps, with about 3.3 times the IOI answers per text document.
+    public static let version2IOI = withMix(version2, .version2IOI, suffix: "-ioi", "IOI-heavy text (dense IOI stories 55%, narrative 30%)")
+    public static let attentionOnlyVersion2IOI = withMix(attentionOnlyVersion2, .version2IOI, suffix: "-ioi",
+                                                         "IOI-heavy text (dense IOI stories 55%, narrative 30%)")
+
+    /// ``version2`` and ``attentionOnlyVersion2`` on ``CorpusMix/version2Drill``: bare IOI
+    /// episodes packed four to eight to a document, so short windows hold whole ones.
+    public static let version2Drill = withMix(version2, .version2Drill, suffix: "-drill",
+                                              "IOI drill (bare episodes 30%, dense IOI stories 25%, narrative 30%)")
+    public static let attentionOnlyVersion2Drill = withMix(attentionOnlyVersion2, .version2Drill, suffix: "-drill",
+                                                           "IOI drill (bare episodes 30%, dense IOI stories 25%, narrative 30%)")
+
+    /// ``attentionOnlyVersion2Drill`` at a constant 1e-3: the IOI probe (``probeIOI``) learned IOI
+    /// at that rate between steps 1,500 and 3,000, while the v2 schedule has decayed to a third of it
+    /// by the time windows hold whole IOI stories. Does the decay, rather than the dilution, stop it?
+    public static let attentionOnlyVersion2DrillConstant: ReferenceRecipe = {
+        var r = attentionOnlyVersion2Drill
+        r.name += "-constant"
+        r.summary += "; learning rate 1e-3 constant"
+        r.settings.schedule.minimum = r.settings.schedule.peak
+        return r
+    }()
+
+    static func withMix(_ base: ReferenceRecipe, _ mix: CorpusMix, suffix: String, _ what: String) -> ReferenceRecipe {
+        var r = base
+        r.name = base.name + suffix
+        r.summary = base.summary + "; " + what
+        r.mix = mix
+        return r
+    }
+
     /// `version2` and `attentionOnlyVersion2` with fewer skip-bigram blocks (10%, not 35%) and
     /// no text in the first stage: does the "two back" feature the skip-bigram rule trains, or
     /// the gapped repeats of the text, shift the induction heads to i − n + 2?

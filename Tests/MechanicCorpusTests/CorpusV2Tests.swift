@@ -16,6 +16,56 @@ final class CorpusV2Tests: XCTestCase {
         XCTAssertEqual(CorpusGenerator(seed: 42).documents(8).map(\.answer), GeneratorTests.frozenAnswers)
     }
 
+    /// Episodes in a document: every answered episode ends "to NAME." or "for NAME." (an episode
+    /// whose answer repeats a name goes on "NAME thanked S."), and the last one is unanswered
+    /// unless the prompt stops at "thanked".
+    private func episodes(_ sample: TaskSample) -> Int {
+        let words = sample.prompt.split(separator: " ")
+        let names = Set(Lexicon.names)
+        let answered = words.indices.dropFirst().dropLast().filter { i in
+            (words[i] == "to" && words[i - 1] != "next" || words[i] == "for")  // not "sat next to B."
+                && words[i + 1].hasSuffix(".") && names.contains(String(words[i + 1].dropLast()))
+        }.count
+        return answered + (sample.prompt.hasSuffix(" thanked") ? 0 : 1)
+    }
+
+    func testDenseIOIStoriesHoldTwoToFourEpisodesAndTheV2FamilyDrawsAsBefore() {
+        var rng = SeededRandom(seed: 3), dense = [Int](), plain = [Int]()
+        for _ in 0..<300 { dense.append(episodes(IOIStoryFamily.dense.sample(using: &rng))) }
+        rng = SeededRandom(seed: 3)
+        for _ in 0..<300 { plain.append(episodes(IOIStoryFamily().sample(using: &rng))) }
+        XCTAssertEqual(IOIStoryFamily.dense.kind, .ioiStoryDense)
+        XCTAssertGreaterThanOrEqual(dense.min()!, 2)
+        XCTAssertEqual(plain.min()!, 1)
+        let mean = { (xs: [Int]) in Double(xs.reduce(0, +)) / Double(xs.count) }
+        XCTAssertGreaterThan(mean(dense), 1.6 * mean(plain), "dense documents carry more IOI answers")
+        // The v2 corpus is unchanged: its IOI family still draws one to three episodes.
+        XCTAssertEqual(IOIStoryFamily().episodeCounts, [1, 1, 1, 2, 2, 3])
+        let docs = CorpusGenerator(seed: 9, mix: .version2IOI).documents(600)
+        XCTAssertEqual(Set(docs.map(\.kind)), [.ioiStoryDense, .narrative, .greaterThanStory, .docstringVaried])
+        let narrativeShare = Double(docs.filter { $0.kind == .narrative }.count) / Double(docs.count)
+        XCTAssertEqual(narrativeShare, 0.3, accuracy: 0.06, "a language-model share of 30–50%")
+    }
+
+    func testDrillDocumentsPackFourToEightBareEpisodes() {
+        var rng = SeededRandom(seed: 4)
+        var words = 0, episodeTotal = 0, denseWords = 0, denseEpisodes = 0
+        for _ in 0..<300 {
+            let drill = IOIStoryFamily.drill.sample(using: &rng)
+            XCTAssertEqual(drill.kind, .ioiDrill)
+            let count = episodes(drill)
+            XCTAssertTrue((4...8).contains(count), "\(count) episodes: \(drill.prompt)")
+            (words, episodeTotal) = (words + drill.text.split(separator: " ").count, episodeTotal + count)
+            let dense = IOIStoryFamily.dense.sample(using: &rng)
+            (denseWords, denseEpisodes) = (denseWords + dense.text.split(separator: " ").count, denseEpisodes + episodes(dense))
+        }
+        let perEpisode = Double(words) / Double(episodeTotal), densePerEpisode = Double(denseWords) / Double(denseEpisodes)
+        XCTAssertLessThan(perEpisode, 16, "bare episodes: introduction and ending only")
+        XCTAssertLessThan(perEpisode, 0.75 * densePerEpisode, "no filler sentences or distractors")
+        let docs = CorpusGenerator(seed: 9, mix: .version2Drill).documents(600)
+        XCTAssertEqual(Set(docs.map(\.kind)), [.ioiDrill, .ioiStoryDense, .narrative, .greaterThanStory, .docstringVaried])
+    }
+
     func testIOIStoriesVaryTheSlotOfS2AndTheDistanceToTheEnd() {
         var rng = SeededRandom(seed: 1)
         var distances = Set<Int>(), endings = Set<Int>(), introductions = Set<String>()

@@ -15,7 +15,7 @@ final class TaskFamilyTests: XCTestCase {
         XCTAssertEqual(
             TaskFamilyKind.allCases.map(\.rawValue),
             ["ioi", "greater_than", "docstring", "induction", "filler",
-             "ioi_story", "greater_than_story", "docstring_varied", "narrative"]
+             "ioi_story", "greater_than_story", "docstring_varied", "narrative", "ioi_story_dense", "ioi_drill"]
         )
         for kind in TaskFamilyKind.allCases {
             XCTAssertTrue(samples(kind, 50).allSatisfy { $0.kind == kind })

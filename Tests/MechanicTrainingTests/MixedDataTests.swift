@@ -136,6 +136,29 @@ final class MixedDataTests: XCTestCase {
         XCTAssertLessThan(config.parameterCount * 4, 25_000_000)
     }
 
+    func testIOIRecipesDifferOnlyInTheirTextMixAndSchedule() {
+        for (base, variant, mix) in [(ReferenceRecipe.version2, ReferenceRecipe.version2IOI, CorpusMix.version2IOI),
+                                     (.attentionOnlyVersion2, .attentionOnlyVersion2IOI, .version2IOI),
+                                     (.version2, .version2Drill, .version2Drill),
+                                     (.attentionOnlyVersion2, .attentionOnlyVersion2Drill, .version2Drill)] {
+            XCTAssertEqual(ReferenceRecipe.named(variant.name), variant)
+            XCTAssertEqual(variant.mix, mix)
+            XCTAssertGreaterThanOrEqual(mix.probability(of: .narrative), 0.3, "a language-model share of 30–50%")
+            var same = variant
+            (same.name, same.summary, same.mix) = (base.name, base.summary, base.mix)
+            XCTAssertEqual(same, base)
+        }
+        let constant = ReferenceRecipe.attentionOnlyVersion2DrillConstant
+        XCTAssertEqual(ReferenceRecipe.named(constant.name), constant)
+        XCTAssertEqual(constant.settings.schedule.rate(at: 5000), 1e-3)
+        let probe = ReferenceRecipe.probeIOI
+        XCTAssertEqual(ReferenceRecipe.named("probe-ioi"), probe)
+        XCTAssertNil(probe.blocks)
+        XCTAssertNil(probe.repeatShare)
+        XCTAssertEqual(probe.mix.probability(of: .ioiDrill) + probe.mix.probability(of: .ioiStoryDense), 1)
+        XCTAssertNil(probe.settings.problem(contextLength: probe.contextLength))
+    }
+
     func testLowSkipRecipesDifferOnlyInSkipBigramsAndTheFirstStage() {
         for (base, low) in [(ReferenceRecipe.version2, ReferenceRecipe.version2LowSkip),
                             (.attentionOnlyVersion2, .attentionOnlyVersion2LowSkip)] {

@@ -40,6 +40,24 @@ public struct CorpusMix: Sendable, Equatable, Codable {
         .ioiStory: 0.30, .narrative: 0.40, .greaterThanStory: 0.15, .docstringVaried: 0.15,
     ])
 
+    /// Corpus v2 weighted towards IOI: dense IOI stories (two to four episodes per document) 55 %,
+    /// narrative text 30 % (the low end the issue allows), greater-than and docstring 7.5 % each.
+    /// About 3.3 times the IOI answers of ``version2`` per document: the v2 models met too few
+    /// to learn IOI (IO top-1 among names 0.34–0.46, IO below S on average).
+    public static let version2IOI = try! CorpusMix([
+        .ioiStoryDense: 0.55, .narrative: 0.30, .greaterThanStory: 0.075, .docstringVaried: 0.075,
+    ])
+
+    /// ``version2IOI`` with a drill: bare IOI episodes (``IOIStoryFamily/drill``) 30 %, dense IOI
+    /// stories 25 %, narrative text 30 %, greater-than and docstring 7.5 % each. Tripling the
+    /// IOI answers (``version2IOI``) left IO and S at even odds, so this packs them tighter still.
+    public static let version2Drill = try! CorpusMix([
+        .ioiDrill: 0.30, .ioiStoryDense: 0.25, .narrative: 0.30, .greaterThanStory: 0.075, .docstringVaried: 0.075,
+    ])
+
+    /// IOI only: drill and dense stories, half each (the IOI probe's data).
+    public static let ioiOnly = try! CorpusMix([.ioiDrill: 0.5, .ioiStoryDense: 0.5])
+
     /// Only one family, for task-specific corpora and tests.
     public static func only(_ kind: TaskFamilyKind) -> CorpusMix {
         try! CorpusMix([kind: 1])

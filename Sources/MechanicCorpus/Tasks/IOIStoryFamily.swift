@@ -11,7 +11,12 @@ import MechanicTensor
 /// episodes instead end on a name that *should* be repeated ("… to Mary. Mary thanked" →
 /// " John"), or on the only name in the story.
 public struct IOIStoryFamily: TaskFamily {
-    public var kind: TaskFamilyKind { .ioiStory }
+    public let kind: TaskFamilyKind
+    /// How many episodes a document holds, drawn uniformly from this list (repeats weight a count).
+    public let episodeCounts: [Int]
+    /// Whether episodes have name-free sentences before and inside them and, sometimes, a
+    /// distractor mentioned twice (false: just the introduction and the ending).
+    public let filler: Bool
 
     /// Introductions that are whole sentences. Slots: `{A}`, `{B}`, `{PLACE}`, `{OBJECT}`,
     /// `{TIME}`, `{PROF}`, `{FOOD}`, `{ADJ}`.
@@ -64,10 +69,28 @@ public struct IOIStoryFamily: TaskFamily {
     /// Indices of endings that start with S, so can follow a subordinate introduction.
     static let subjectFirstEndings = endings.indices.filter { endings[$0].hasPrefix("{S}") }
 
-    public init() {}
+    /// Corpus v2's family: one to three episodes per document (mean 1.67).
+    public init() {
+        self.init(kind: .ioiStory, episodeCounts: [1, 1, 1, 2, 2, 3], filler: true)
+    }
+
+    /// The same episodes, two to four per document (mean 3), so IOI answers are about 1.8 times as
+    /// frequent per document and most prompts follow complete examples.
+    public static let dense = IOIStoryFamily(kind: .ioiStoryDense, episodeCounts: [2, 3, 3, 4], filler: true)
+
+    /// A drill: four to eight bare episodes per document (introduction, ending, answer; about 18
+    /// tokens each), so a 32-token window often holds a whole one and about one token in 18 is an
+    /// IOI answer. The curriculum's short windows can then teach IOI, as they taught copying.
+    public static let drill = IOIStoryFamily(kind: .ioiDrill, episodeCounts: [4, 5, 6, 7, 8], filler: false)
+
+    private init(kind: TaskFamilyKind, episodeCounts: [Int], filler: Bool) {
+        self.kind = kind
+        self.episodeCounts = episodeCounts
+        self.filler = filler
+    }
 
     public func sample(using rng: inout SeededRandom) -> TaskSample {
-        let episodes = [1, 1, 1, 2, 2, 3][rng.below(6)]
+        let episodes = episodeCounts[rng.below(episodeCounts.count)]
         var used = Set<String>()
         var prompt = ""
         var last: (answer: String, completion: String) = ("", "")
@@ -93,7 +116,7 @@ public struct IOIStoryFamily: TaskFamily {
                 last = (" " + story.indirectObject, ".")
             }
         }
-        return TaskSample(kind: .ioiStory, prompt: prompt, answer: last.answer, completion: last.completion)
+        return TaskSample(kind: kind, prompt: prompt, answer: last.answer, completion: last.completion)
     }
 
     /// A random IOI episode whose names avoid `used` (which receives them).
@@ -112,6 +135,7 @@ public struct IOIStoryFamily: TaskFamily {
                 if rng.below(2) == 0 { lead += first; middle = second + middle } else { middle = first + middle + second }
             }
         }
+        if !filler { (lead, middle) = ("", "") }
         let introductionCount = subordinate ? Self.subordinateIntroductions.count : Self.introductions.count
         return IOIStory(
             lead: lead, subordinate: subordinate, introduction: rng.below(introductionCount),

@@ -28,6 +28,10 @@ public enum TaskFamilyKind: String, CaseIterable, Codable, Sendable, Comparable 
     case greaterThanStory = "greater_than_story"
     case docstringVaried = "docstring_varied"
     case narrative
+    // IOI stories with more episodes per document (2–4): denser IOI signal for the same text.
+    case ioiStoryDense = "ioi_story_dense"
+    // Bare IOI episodes, four to eight per document: the densest IOI signal.
+    case ioiDrill = "ioi_drill"
 
     /// The family that generates this kind's text.
     public var family: any TaskFamily {
@@ -41,6 +45,8 @@ public enum TaskFamilyKind: String, CaseIterable, Codable, Sendable, Comparable 
         case .greaterThanStory: GreaterThanStoryFamily()
         case .docstringVaried: DocstringVariedFamily()
         case .narrative: NarrativeFamily()
+        case .ioiStoryDense: IOIStoryFamily.dense
+        case .ioiDrill: IOIStoryFamily.drill
         }
     }
 
