@@ -24,7 +24,7 @@ extension ModelCard {
         }
         md += "\n| run length n | second-copy loss (nats) | accuracy | accuracy, \(m.induction.previousTokenHead.map(\.description) ?? "-") ablated |\n|---:|---:|---:|---:|\n"
         for r in m.induction.runs {
-            md += "| \(r.length) | \(String(format: "%.3f", r.secondCopyLoss)) | \(String(format: "%.3f", r.secondCopyAccuracy)) | \(String(format: "%.3f", r.ablatedAccuracy)) |\n"
+            md += "| \(r.length) | \(String(format: "%.3f", r.secondCopyLoss)) | \(String(format: "%.3f", r.secondCopyAccuracy)) | \(r.ablatedAccuracy.map { String(format: "%.3f", $0) } ?? "no head") |\n"
         }
         if let shifted = m.induction.shiftedInduction, let head = m.induction.shiftedInductionHead,
            let best = m.induction.heads.firstIndex(of: head), let textbook = m.induction.heads.firstIndex(of: m.induction.inductionHead) {

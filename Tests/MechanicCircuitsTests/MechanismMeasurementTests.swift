@@ -39,6 +39,19 @@ final class MechanismMeasurementTests: XCTestCase {
                        try InductionMechanism.measure(model: small, tokenizer: Self.tokenizer, lengths: [4], offsets: [0], perCell: 2, seed: 1).induction)
     }
 
+    /// With the induction head in layer 0 there is no previous-token head to ablate: the ablation
+    /// check measures 0 (a cut of nothing), not NaN, which card.json could not hold as a number.
+    func testAblationCheckWithoutAPreviousTokenHeadMeasuresZero() throws {
+        let report = try InductionMechanism.measure(model: try model(layers: 1), tokenizer: Self.tokenizer, lengths: [4], offsets: [0], perCell: 2, seed: 1)
+        XCTAssertEqual(report.inductionHead.layer, 0)
+        XCTAssertNil(report.previousTokenHead)
+        XCTAssertTrue(report.runs.allSatisfy { $0.ablatedAccuracy == nil })
+        let check = try XCTUnwrap(report.checks.first { $0.name == "accuracy cut by ablating the previous-token head" })
+        XCTAssertEqual(check.measured, 0)
+        XCTAssertFalse(check.passed)
+        XCTAssertTrue(check.detail.contains("no previous-token head"), check.detail)
+    }
+
     /// On `R + R` (n = 4), a head attending from each second-copy position i to i − n + 2 scores 1
     /// shifted and 0 induction; one attending to i − n + 1 the reverse.
     func testShiftedAndTextbookInductionAttentionAreScoredApart() {

@@ -15,8 +15,9 @@ public enum InductionMechanism {
         /// Mean cross-entropy (nats) and accuracy predicting the second copy after its first token.
         public var secondCopyLoss: Float
         public var secondCopyAccuracy: Float
-        /// Accuracy with the previous-token head mean-ablated.
-        public var ablatedAccuracy: Float
+        /// Accuracy with the previous-token head mean-ablated (nil: no previous-token head before
+        /// the induction head to ablate).
+        public var ablatedAccuracy: Float?
     }
 
     public struct Report: Codable, Equatable, Sendable {
@@ -128,7 +129,7 @@ public enum InductionMechanism {
                 }
             }
             runs.append(RunLength(length: n, secondCopyLoss: loss / Float(total), secondCopyAccuracy: Float(correct) / Float(total),
-                                  ablatedAccuracy: previousHead == nil ? .nan : Float(ablatedCorrect) / Float(total)))
+                                  ablatedAccuracy: previousHead == nil ? nil : Float(ablatedCorrect) / Float(total)))
         }
 
         // Third copy: does the induction head follow the most recent copy?
@@ -167,10 +168,13 @@ public enum InductionMechanism {
         checks.append(MechanismCheck("earlier previous-token score", measured: Double(previousHead.map { previous[heads.firstIndex(of: $0)!] } ?? 0),
                                      .atLeast, 0.7, detail: previousHead.map { "head \($0), before \(inductionHead)" } ?? "no earlier layer"))
         let clean = runs.reduce(Float(0)) { $0 + $1.secondCopyAccuracy } / Float(max(1, runs.count))
-        let ablatedMean = runs.reduce(Float(0)) { $0 + $1.ablatedAccuracy } / Float(max(1, runs.count))
-        // A cut of nothing is no evidence: below 20% clean accuracy the check measures 0.
-        checks.append(MechanismCheck("accuracy cut by ablating the previous-token head", measured: Double(clean >= 0.2 ? (clean - ablatedMean) / clean : 0),
-                                     .above, 0.5, detail: String(format: "mean accuracy %.3f → %.3f", clean, ablatedMean)))
+        let ablatedMean = runs.reduce(Float(0)) { $0 + ($1.ablatedAccuracy ?? 0) } / Float(max(1, runs.count))
+        // A cut of nothing is no evidence: below 20% clean accuracy the check measures 0, and so
+        // it does with no previous-token head to ablate (an induction head in layer 0).
+        let cut = previousHead != nil && clean >= 0.2 ? (clean - ablatedMean) / clean : 0
+        checks.append(MechanismCheck("accuracy cut by ablating the previous-token head", measured: Double(cut), .above, 0.5,
+                                     detail: previousHead == nil ? "no previous-token head before the induction head"
+                                         : String(format: "mean accuracy %.3f → %.3f", clean, ablatedMean)))
         checks.append(MechanismCheck("third copy: attention to recent minus oldest copy", measured: Double(recent - oldest), .above, 0,
                                      detail: String(format: "recent %.3f, oldest %.3f", recent, oldest)))
         return Report(heads: heads, induction: induction, previousToken: previous, runs: runs, offsets: offsets, sequencesPerCell: perCell,
