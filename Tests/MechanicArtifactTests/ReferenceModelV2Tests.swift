@@ -12,6 +12,13 @@ final class ReferenceModelV2Tests: XCTestCase {
         "mechanic-attn-only-v2": ["accuracy cut by ablating the previous-token head", "third copy: attention to recent minus oldest copy",
                                   "best duplicate-token score (S2 → S1)", "best S-inhibition score (END → S2) after a duplicate-token head",
                                   "that head's END → S2 attention, clean minus ABC twins"],
+        "mechanic-v2-drill": ["third copy: attention to recent minus oldest copy", "IO top-1 among all names",
+                              "IO top-1 among all names, distractor example first"],
+        "mechanic-attn-only-v2-drill-constant": [
+            "second-copy loss, n = 25", "second-copy accuracy, n = 25", "second-copy loss, n = 50", "earlier previous-token score",
+            "accuracy cut by ablating the previous-token head", "IO top-1 among all names", "IO top-1 among all names, distractor example first",
+            "best duplicate-token score (S2 → S1)", "best S-inhibition score (END → S2) after a duplicate-token head",
+            "that head's END → S2 attention, clean minus ABC twins", "best name-mover attention to IO"],
     ]
 
     /// Prompt seed for the held-out faithfulness check: not a corpus seed (2026 and its
