@@ -87,7 +87,10 @@ def main():
             for truth_file in sorted(f for f in circuits.glob("*.json") if not f.name.endswith(".minimal.json")):
                 task = truth_file.stem
                 capture = pathlib.Path(scratch) / f"{folder.name}-{task}.safetensors"
-                done = subprocess.run([args.mechanic, "sae", "capture", "--model", str(folder), "--task", task, "--count", str(args.count),
+                # A compiled (tracr) model's task is its folder's prompt file, as `mechanic results` reads it.
+                task_file = folder / "tasks" / f"{task}.jsonl"
+                task_argument = str(task_file) if task_file.exists() else task
+                done = subprocess.run([args.mechanic, "sae", "capture", "--model", str(folder), "--task", task_argument, "--count", str(args.count),
                                        "--seed", str(args.seed), "--out", str(capture)], capture_output=True, text=True)
                 if done.returncode != 0:
                     sys.exit(f"mechanic sae capture failed on {folder.name} × {task}: {done.stderr.strip()}")
