@@ -80,14 +80,14 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         for folder in sorted(pathlib.Path(args.models).iterdir()):
             circuits = folder / "circuits"
-            if not circuits.is_dir():
-                continue
+            if not circuits.is_dir() or (folder / "tracr-io.json").exists():
+                continue  # compiled (tracr) models list their circuits in another format, and have no training labels to check
             config = json.loads((folder / "config.json").read_text())
             heads_per_layer = config["n_head"]
             for truth_file in sorted(f for f in circuits.glob("*.json") if not f.name.endswith(".minimal.json")):
                 task = truth_file.stem
                 capture = pathlib.Path(scratch) / f"{folder.name}-{task}.safetensors"
-                # A compiled (tracr) model's task is its folder's prompt file, as `mechanic results` reads it.
+                # A task can also be the folder's own prompt file, as `mechanic results` reads it.
                 task_file = folder / "tasks" / f"{task}.jsonl"
                 task_argument = str(task_file) if task_file.exists() else task
                 done = subprocess.run([args.mechanic, "sae", "capture", "--model", str(folder), "--task", task_argument, "--count", str(args.count),
