@@ -55,16 +55,15 @@ extension ReferenceRecipe {
 
     /// ``version2`` and ``attentionOnlyVersion2`` on ``CorpusMix/version2IOI``: the same blocks,
     /// curriculum and steps, with about 3.3 times the IOI answers per text document.
-    public static let version2IOI = withMix(version2, .version2IOI, suffix: "-ioi", "IOI-heavy text (dense IOI stories 55%, narrative 30%)")
-    public static let attentionOnlyVersion2IOI = withMix(attentionOnlyVersion2, .version2IOI, suffix: "-ioi",
-                                                         "IOI-heavy text (dense IOI stories 55%, narrative 30%)")
+    public static let version2IOI = withMix(version2, .version2IOI, suffix: "-ioi", ioiHeavyText)
+    public static let attentionOnlyVersion2IOI = withMix(attentionOnlyVersion2, .version2IOI, suffix: "-ioi", ioiHeavyText)
+    static let ioiHeavyText = "IOI-heavy text (dense IOI stories 55%, narrative 30%)"
 
     /// ``version2`` and ``attentionOnlyVersion2`` on ``CorpusMix/version2Drill``: bare IOI
     /// episodes packed four to eight to a document, so short windows hold whole ones.
-    public static let version2Drill = withMix(version2, .version2Drill, suffix: "-drill",
-                                              "IOI drill (bare episodes 30%, dense IOI stories 25%, narrative 30%)")
-    public static let attentionOnlyVersion2Drill = withMix(attentionOnlyVersion2, .version2Drill, suffix: "-drill",
-                                                           "IOI drill (bare episodes 30%, dense IOI stories 25%, narrative 30%)")
+    public static let version2Drill = withMix(version2, .version2Drill, suffix: "-drill", drillText)
+    public static let attentionOnlyVersion2Drill = withMix(attentionOnlyVersion2, .version2Drill, suffix: "-drill", drillText)
+    static let drillText = "IOI drill (bare episodes 30%, dense IOI stories 25%, narrative 30%)"
 
     /// ``attentionOnlyVersion2Drill`` at a constant 1e-3: the IOI probe (``probeIOI``) learned IOI
     /// at that rate between steps 1,500 and 3,000, while the v2 schedule has decayed to a third of it

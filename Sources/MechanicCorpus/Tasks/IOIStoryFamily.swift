@@ -135,6 +135,8 @@ public struct IOIStoryFamily: TaskFamily {
                 if rng.below(2) == 0 { lead += first; middle = second + middle } else { middle = first + middle + second }
             }
         }
+        // The filler is drawn either way, so a drill consumes the same draws as a story (the
+        // shipped drill models were trained on this corpus), then dropped.
         if !filler { (lead, middle) = ("", "") }
         let introductionCount = subordinate ? Self.subordinateIntroductions.count : Self.introductions.count
         return IOIStory(
