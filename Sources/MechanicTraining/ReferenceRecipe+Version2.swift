@@ -68,13 +68,19 @@ extension ReferenceRecipe {
     /// ``attentionOnlyVersion2Drill`` at a constant 1e-3: the IOI probe (``probeIOI``) learned IOI
     /// at that rate between steps 1,500 and 3,000, while the v2 schedule has decayed to a third of it
     /// by the time windows hold whole IOI stories. Does the decay, rather than the dilution, stop it?
-    public static let attentionOnlyVersion2DrillConstant: ReferenceRecipe = {
-        var r = attentionOnlyVersion2Drill
+    public static let attentionOnlyVersion2DrillConstant = constantRate(attentionOnlyVersion2Drill)
+
+    /// ``version2Drill`` (MLPs) at a constant 1e-3: the rate that gave the attention-only drill
+    /// model its duplicate-token → S-inhibition → name-mover chain.
+    public static let version2DrillConstant = constantRate(version2Drill)
+
+    static func constantRate(_ base: ReferenceRecipe) -> ReferenceRecipe {
+        var r = base
         r.name += "-constant"
         r.summary += "; learning rate 1e-3 constant"
         r.settings.schedule.minimum = r.settings.schedule.peak
         return r
-    }()
+    }
 
     static func withMix(_ base: ReferenceRecipe, _ mix: CorpusMix, suffix: String, _ what: String) -> ReferenceRecipe {
         var r = base

@@ -73,7 +73,7 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
             clipNorm: 1, evaluationInterval: 10, evaluationWindows: 4, checkpointInterval: 10, seed: 1))
 
     /// Every recipe `mechanic train` knows (v2 models and their ablations in `+Version2`, probes in `+Probes`).
-    public static let all: [ReferenceRecipe] = [.version2, .attentionOnlyVersion2, .version2Drill, .attentionOnlyVersion2Drill, .attentionOnlyVersion2DrillConstant, .version2IOI, .attentionOnlyVersion2IOI, .version2LowSkip, .attentionOnlyVersion2LowSkip,
+    public static let all: [ReferenceRecipe] = [.version2, .attentionOnlyVersion2, .version2Drill, .attentionOnlyVersion2Drill, .attentionOnlyVersion2DrillConstant, .version2DrillConstant, .version2IOI, .attentionOnlyVersion2IOI, .version2LowSkip, .attentionOnlyVersion2LowSkip,
                                                 .sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
                                                 .probe2LCurriculumNoSkip, .probe2LCurriculumNoGap, .probeIOI, .mini, .attentionOnly4L, .smoke]
 

@@ -148,9 +148,15 @@ final class MixedDataTests: XCTestCase {
             (same.name, same.summary, same.mix) = (base.name, base.summary, base.mix)
             XCTAssertEqual(same, base)
         }
-        let constant = ReferenceRecipe.attentionOnlyVersion2DrillConstant
-        XCTAssertEqual(ReferenceRecipe.named(constant.name), constant)
-        XCTAssertEqual(constant.settings.schedule.rate(at: 5000), 1e-3)
+        for (base, constant) in [(ReferenceRecipe.attentionOnlyVersion2Drill, ReferenceRecipe.attentionOnlyVersion2DrillConstant),
+                                 (.version2Drill, .version2DrillConstant)] {
+            XCTAssertEqual(ReferenceRecipe.named(base.name + "-constant"), constant)
+            XCTAssertEqual(constant.settings.schedule.rate(at: 5000), 1e-3)
+            XCTAssertLessThan(base.settings.schedule.rate(at: 5000), 2e-4)
+            var same = constant
+            (same.name, same.summary, same.settings.schedule) = (base.name, base.summary, base.settings.schedule)
+            XCTAssertEqual(same, base)
+        }
         let probe = ReferenceRecipe.probeIOI
         XCTAssertEqual(ReferenceRecipe.named("probe-ioi"), probe)
         XCTAssertNil(probe.blocks)
