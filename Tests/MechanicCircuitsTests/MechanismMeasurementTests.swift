@@ -108,4 +108,25 @@ final class MechanismMeasurementTests: XCTestCase {
         flat.endToS2OnABC = [0, 0.6, 0]
         XCTAssertTrue(IOIMechanism.roles(flat).sInhibition.isEmpty)
     }
+
+    /// Without a name mover the path-patching check measures 0 and fails; a share measured into
+    /// the backup name movers is only reported in its detail.
+    func testPathPatchingIntoBackupNameMoversIsDetailNotMeasurement() {
+        let heads = HeadID.all(layers: 3, heads: 1)
+        let backupOnly = IOIMechanism.HeadScores(heads: heads, duplicateToken: [0.6, 0, 0], inductionAtS2: [0, 0, 0],
+                                                 endToS2: [0, 0.5, 0], endToS2OnABC: [0, 0.1, 0], endToIO: [0, 0, 0.45],
+                                                 endToS1: [0, 0, 0.4], directIOMinusS: [0, 0, 2], patchEffect: [0.1, 0.2, 0.5])
+        let roles = IOIMechanism.roles(backupOnly)
+        XCTAssertEqual(roles.nameMovers, [])
+        XCTAssertEqual(roles.backupNameMovers, [heads[2]])
+        let backup = PathPatching.Effect(clean: 2, patched: 1)
+        let check = IOIMechanism.checks(scores: backupOnly, roles: roles, names: [], effect: nil, backupEffect: backup)
+            .first { $0.name.hasPrefix("S-inhibition → name-mover queries") }!
+        XCTAssertEqual(check.measured, 0)
+        XCTAssertFalse(check.passed)
+        XCTAssertTrue(check.detail.contains("backup name movers' queries instead (senders a1.0, receivers a2.0) the share is 0.500"), check.detail)
+        let none = IOIMechanism.checks(scores: backupOnly, roles: roles, names: [], effect: nil)
+            .first { $0.name.hasPrefix("S-inhibition → name-mover queries") }!
+        XCTAssertEqual(none.detail, "no S-inhibition or no name-mover head to patch between")
+    }
 }

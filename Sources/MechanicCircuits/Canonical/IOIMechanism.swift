@@ -49,6 +49,9 @@ public enum IOIMechanism {
         public var roles: Roles
         public var names: [IOINameScore]
         public var sInhibitionThroughNameMoverQueries: PathPatching.Effect?
+        /// When no head meets the name-mover role but some back it up: the same path patching
+        /// into the backup name movers' queries. Reported beside the check, never as it.
+        public var sInhibitionThroughBackupQueries: PathPatching.Effect?
         public var checks: [MechanismCheck]
     }
 
@@ -114,14 +117,18 @@ public enum IOIMechanism {
                                 endToIO: avg(endIO), endToS1: avg(endS1), directIOMinusS: avg(direct),
                                 patchEffect: try PathPatching.headEffects(model: model, prompts: prompts, metric: .logitDifference))
         let roles = roles(scores)
-        var effect: PathPatching.Effect? = nil
+        var effect: PathPatching.Effect? = nil, backupEffect: PathPatching.Effect? = nil
         if !roles.sInhibition.isEmpty, !roles.nameMovers.isEmpty {
             effect = try PathPatching.senderToReceiverQueries(model: model, prompts: prompts, metric: .logitDifference,
                                                               senders: roles.sInhibition, receivers: roles.nameMovers)
+        } else if !roles.sInhibition.isEmpty, !roles.backupNameMovers.isEmpty {
+            backupEffect = try PathPatching.senderToReceiverQueries(model: model, prompts: prompts, metric: .logitDifference,
+                                                                    senders: roles.sInhibition, receivers: roles.backupNameMovers)
         }
         let names = try [false, true].map { try IOINameScore.evaluate(model: model, tokenizer: tokenizer, count: 200, seed: seed &+ 10, distractor: $0) }
         return Report(prompts: prompts.count, scores: scores, roles: roles, names: names, sInhibitionThroughNameMoverQueries: effect,
-                      checks: checks(scores: scores, roles: roles, names: names, effect: effect))
+                      sInhibitionThroughBackupQueries: backupEffect,
+                      checks: checks(scores: scores, roles: roles, names: names, effect: effect, backupEffect: backupEffect))
     }
 
     /// Role thresholds: attention ≥ 0.3 for duplicate-token (S2 → S1), induction (S2 → S1+1) and
@@ -142,7 +149,10 @@ public enum IOIMechanism {
                      backupNameMovers: backup.map { s.heads[$0] }, negativeNameMovers: negative.map { s.heads[$0] })
     }
 
-    static func checks(scores s: HeadScores, roles: Roles, names: [IOINameScore], effect: PathPatching.Effect?) -> [MechanismCheck] {
+    /// The checks; `backupEffect` (path patching into the backup name movers when there is no
+    /// name mover) only adds to the detail of the path-patching check, whose measured value stays 0.
+    static func checks(scores s: HeadScores, roles: Roles, names: [IOINameScore], effect: PathPatching.Effect?,
+                       backupEffect: PathPatching.Effect? = nil) -> [MechanismCheck] {
         var out: [MechanismCheck] = []
         for score in names {
             out.append(MechanismCheck("IO top-1 among all names" + (score.distractor ? ", distractor example first" : ""),
@@ -160,10 +170,18 @@ public enum IOIMechanism {
         out.append(MechanismCheck("that head's END → S2 attention, clean minus ABC twins",
                                   measured: Double(bestSInh.map { s.endToS2[$0] - s.endToS2OnABC[$0] } ?? 0), .above, 0,
                                   detail: "an S-inhibition head attends to S2 because it is a repeated name, so less on ABC"))
+        func heads(_ h: [HeadID]) -> String { h.map(\.description).joined(separator: " ") }
+        let pathDetail: String
+        if effect != nil {
+            pathDetail = "senders \(heads(roles.sInhibition)), receivers \(heads(roles.nameMovers))"
+        } else if let backup = backupEffect {
+            pathDetail = String(format: "no name-mover head (END → IO ≥ 0.4 and ≥ 3× END → S1); into the backup name movers' queries instead "
+                                + "(senders %@, receivers %@) the share is %.3f", heads(roles.sInhibition), heads(roles.backupNameMovers), backup.share)
+        } else {
+            pathDetail = "no S-inhibition or no name-mover head to patch between"
+        }
         out.append(MechanismCheck("S-inhibition → name-mover queries, share of the logit difference",
-                                  measured: Double(effect?.share ?? 0), .atLeast, 0.2,
-                                  detail: effect == nil ? "no S-inhibition or no name-mover head to patch between"
-                                      : "senders \(roles.sInhibition.map(\.description).joined(separator: " ")), receivers \(roles.nameMovers.map(\.description).joined(separator: " "))"))
+                                  measured: Double(effect?.share ?? 0), .atLeast, 0.2, detail: pathDetail))
         let nmCandidates = s.heads.indices.filter { s.directIOMinusS[$0] > 0 }
         let bestNM = nmCandidates.max { s.endToIO[$0] < s.endToIO[$1] }
         out.append(MechanismCheck("best name-mover attention to IO", measured: Double(bestNM.map { s.endToIO[$0] } ?? 0), .atLeast, 0.4,
