@@ -14,6 +14,10 @@ final class ReferenceModelV2Tests: XCTestCase {
                                   "that head's END → S2 attention, clean minus ABC twins"],
         "mechanic-v2-drill": ["third copy: attention to recent minus oldest copy", "IO top-1 among all names",
                               "IO top-1 among all names, distractor example first"],
+        "mechanic-v2-drill-constant": [
+            "second-copy accuracy, n = 10", "second-copy loss, n = 25", "second-copy accuracy, n = 25", "second-copy loss, n = 50",
+            "earlier previous-token score", "accuracy cut by ablating the previous-token head", "IO top-1 among all names",
+            "IO top-1 among all names, distractor example first", "that head's END → S2 attention, clean minus ABC twins"],
         "mechanic-attn-only-v2-drill-constant": [
             "second-copy loss, n = 25", "second-copy accuracy, n = 25", "second-copy loss, n = 50", "earlier previous-token score",
             "accuracy cut by ablating the previous-token head", "IO top-1 among all names", "IO top-1 among all names, distractor example first",
