@@ -9,8 +9,11 @@ struct DiscoverCommand: ParsableCommand {
         commandName: "discover",
         abstract: "Find a task's circuit: SAE method and baselines, ranked heads, ROC AUC against ground truth.",
         discussion: """
-        With no arguments it runs on the embedded reference model (artifacts/models/mechanic-mini) \
-        and IOI, against the ground truth stored beside the model (circuits/ioi.json).
+        With no arguments it runs on the embedded reference model (artifacts/models/mechanic-attn-only-v2-drill-constant) \
+        and IOI in corpus-v2 stories (ioi-story), against the role-based circuit stored beside the \
+        model (circuits/ioi-story.json: duplicate-token, S-inhibition and name-mover heads measured \
+        by its card; the greedy minimal set is circuits/ioi-story.minimal.json). The v1 models and \
+        the template task ioi stay available: --model artifacts/models/mechanic-mini --task ioi.
 
         Methods: sae (O'Neill & Bui 2024 node score), sae-edges (head pairs), sae-z (the node \
         score's z against shuffled labels), patching (resample activation patching per head), \
@@ -37,6 +40,7 @@ struct DiscoverCommand: ParsableCommand {
 
         Examples:
           swift run -c release mechanic discover
+          mechanic discover --ground-truth artifacts/models/mechanic-attn-only-v2-drill-constant/circuits/ioi-story.minimal.json
           mechanic discover --task docstring --model artifacts/models/mechanic-attn-only-4l
           mechanic discover --model ~/models/gpt2 --task ioi \\
               --ground-truth ../shared/reference/published-circuits.json#gpt2-small/ioi --json
@@ -50,7 +54,7 @@ struct DiscoverCommand: ParsableCommand {
     var model = DiscoverCommand.defaultModel
 
     @Option(help: "Task: \(TaskRegistry.names.joined(separator: ", ")), or a .json/.jsonl file of prompts.")
-    var task = "ioi"
+    var task = DiscoverCommand.defaultTask
 
     @Option(help: "What to score: heads, or the edges of the computational graph.")
     var level: Level = .heads
@@ -109,7 +113,9 @@ struct DiscoverCommand: ParsableCommand {
     @OptionGroup var weights: WeightOptions
     @OptionGroup var threads: ThreadOptions
 
-    static let defaultModel = "artifacts/models/mechanic-mini"
+    static let defaultModel = "artifacts/models/mechanic-attn-only-v2-drill-constant"
+    /// The task of the commands that default to the embedded model: the one its role-based circuit is for.
+    static let defaultTask = "ioi-story"
     static let defaultEdgeMethods = "eap,eap-ig,edge-patching"
 
     enum Level: String, ExpressibleByArgument, CaseIterable {

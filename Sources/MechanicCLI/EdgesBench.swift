@@ -25,8 +25,8 @@ struct EdgesBench: ParsableCommand {
     @Option(help: "Prompts of the attribution workload.") var prompts = 8
     @Option(help: "Tokens per prompt.") var tokens = 16
     @Option(help: "EAP-IG interpolation steps.") var steps = 5
-    @Option(help: ArgumentHelp("Model whose full graph exact edge patching covers.", valueName: "folder"))
-    var model = DiscoverCommand.defaultModel
+    @Option(help: ArgumentHelp("Model whose full graph exact edge patching covers (default: mechanic-mini, the workload of the README's figures).", valueName: "folder"))
+    var model = EdgesBench.defaultModel
     @Option(name: .customLong("patching-prompts"), help: "IOI prompts of the exact-patching workload.") var patchingPrompts = 32
     @Option(help: "Run only these parts, comma-separated: eap, eap-ig, eap-ig-activations, exact (default: eap, eap-ig, exact).")
     var only: String?
@@ -36,6 +36,8 @@ struct EdgesBench: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     static let parts = ["eap", "eap-ig", "eap-ig-activations", "exact"]
+    /// The benchmark's fixed workload: the v1 model and its template IOI task, whatever the embedded default is.
+    static let defaultModel = "artifacts/models/mechanic-mini"
 
     var selectedParts: [String] {
         only.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? ["eap", "eap-ig", "exact"]

@@ -44,7 +44,7 @@ struct EvaluateCommand: ParsableCommand {
     var model = DiscoverCommand.defaultModel
 
     @Option(help: "Task for --graph: \(TaskRegistry.names.joined(separator: ", ")), or a .json/.jsonl file of prompts.")
-    var task = "ioi"
+    var task = DiscoverCommand.defaultTask
 
     @Option(help: "Task prompts made for --graph (as discover's --count); those the model gets right are kept.")
     var count = 250

@@ -146,7 +146,7 @@ struct CLIError: Error, CustomStringConvertible {
 /// checked to hold a checkpoint, loaded with its tokenizer.
 func loadModelFolder(_ path: String, _ weights: WeightOptions) throws -> (folder: URL, model: Transformer, tokenizer: any Tokenizer) {
     var folder = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
-    if path == DiscoverCommand.defaultModel, let embedded = embeddedModelFolder() { folder = embedded }
+    if path == DiscoverCommand.defaultModel || path == EdgesBench.defaultModel, let embedded = embeddedModelFolder(path) { folder = embedded }
     guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
         throw CLIError(path == DiscoverCommand.defaultModel
             ? "the embedded reference model is not at \(folder.path), nor beside this binary or in the repository it was built from; pass --model"
@@ -155,11 +155,11 @@ func loadModelFolder(_ path: String, _ weights: WeightOptions) throws -> (folder
     return (folder, try weights.load(folder: folder), try loadTokenizer(folder: folder))
 }
 
-/// Where the embedded reference model is: under the working directory as the README runs it;
-/// else in a folder above this binary (`.build/release/mechanic`, or an install that keeps
-/// `artifacts/` beside `bin/`); else in the repository this binary was compiled from.
-func embeddedModelFolder() -> URL? {
-    let relative = DiscoverCommand.defaultModel
+/// Where an embedded reference model (`relative`, e.g. the default) is: under the working
+/// directory as the README runs it; else in a folder above this binary (`.build/release/mechanic`,
+/// or an install that keeps `artifacts/` beside `bin/`); else in the repository this binary was
+/// compiled from.
+func embeddedModelFolder(_ relative: String = DiscoverCommand.defaultModel) -> URL? {
     var candidates = [URL(fileURLWithPath: relative)]
     var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     for _ in 0..<6 {

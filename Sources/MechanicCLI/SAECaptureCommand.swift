@@ -16,13 +16,13 @@ extension SAECommand {
             safetensors.numpy.load_file or safetensors.torch.load_file.
 
             Examples:
-              mechanic sae capture --out ioi-heads.safetensors
+              mechanic sae capture --out ioi-story-heads.safetensors
               mechanic sae capture --model artifacts/models/mechanic-attn-only-4l --task docstring --count 500 --last-position --out doc.safetensors
             """)
 
         @Option(name: .shortAndLong, help: ArgumentHelp("Model folder (default: the embedded reference model).", valueName: "folder"))
         var model = DiscoverCommand.defaultModel
-        @Option(help: "Task: \(TaskRegistry.names.joined(separator: ", ")), or a .json/.jsonl file of prompts.") var task = "ioi"
+        @Option(help: "Task: \(TaskRegistry.names.joined(separator: ", ")), or a .json/.jsonl file of prompts.") var task = DiscoverCommand.defaultTask
         @Option(help: "Positive and negative prompts each (before dropping positives the model gets wrong).") var count = 250
         @Flag(name: .customLong("last-position"), help: "Use each head's output at the last token instead of its mean over positions.")
         var lastPosition = false

@@ -23,14 +23,14 @@ struct SAECommand: ParsableCommand {
             --sae-prompts prompts drawn at random from all of its prompts, as the reference code does.
 
             Examples:
-              mechanic sae train --out saes/mini-ioi
+              mechanic sae train --out saes/ioi-story
               mechanic sae train --model artifacts/models/mechanic-attn-only-4l --task docstring --l1 0.05 --out saes/attn-docstring
               mechanic sae train --top-k 4 --hidden 100 --epochs 1000 --out saes/topk --json
             """)
 
         @Option(name: .shortAndLong, help: ArgumentHelp("Model folder (default: the embedded reference model).", valueName: "folder"))
         var model = DiscoverCommand.defaultModel
-        @Option(help: "Task: \(TaskRegistry.names.joined(separator: ", ")), or a .json/.jsonl file of prompts.") var task = "ioi"
+        @Option(help: "Task: \(TaskRegistry.names.joined(separator: ", ")), or a .json/.jsonl file of prompts.") var task = DiscoverCommand.defaultTask
         @Option(help: "Prompts whose head outputs train the SAE (half positives, half negatives).") var prompts = 10
         @Option(help: "Hidden units (the code alphabet).") var hidden = 200
         @Option(help: "L1 coefficient λ (default: the task's reference value, 0.02; docstring 0.05).") var l1: Float?

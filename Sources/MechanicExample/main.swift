@@ -9,7 +9,7 @@ import Foundation
 import Mechanic
 
 let arguments = CommandLine.arguments.dropFirst()
-let modelFolder = URL(fileURLWithPath: arguments.first ?? "artifacts/models/mechanic-mini")
+let modelFolder = URL(fileURLWithPath: arguments.first ?? "artifacts/models/mechanic-attn-only-v2-drill-constant")
 let databasePath = arguments.dropFirst().first ?? "mechanic-example.sqlite"
 let outFolder = URL(fileURLWithPath: arguments.dropFirst(2).first ?? ".")
 
@@ -20,8 +20,12 @@ do {
     print("model: \(model.config.layers) layers × \(model.config.heads) heads, d_model \(model.config.dModel)")
 
     // 2. A task: positives the model gets right (checked against it), ABC negatives, corrupted prompts.
-    let dataset = try IOITask().dataset(tokenizer: tokenizer, count: 40, seed: 1, prependBOS: true).keepingCorrect(model: model)
-    print("ioi: \(dataset.positives.count) positives (\(dataset.droppedPositives) dropped), \(dataset.negatives.count) negatives")
+    //    IOI in corpus-v2 stories for the v2 models, the template IOI task for the v1 ones: the
+    //    one whose ground-truth circuit the folder holds.
+    let circuits = modelFolder.appendingPathComponent("circuits")
+    let taskName = FileManager.default.fileExists(atPath: circuits.appendingPathComponent("ioi-story.json").path) ? "ioi-story" : "ioi"
+    let dataset = try TaskRegistry.named(taskName).dataset(tokenizer: tokenizer, count: 40, seed: 1, prependBOS: true).keepingCorrect(model: model)
+    print("\(taskName): \(dataset.positives.count) positives (\(dataset.droppedPositives) dropped), \(dataset.negatives.count) negatives")
 
     // 3. Capture: any hook by its TransformerLens name, here every head's z at the last position.
     let first = dataset.positives[0]
@@ -36,7 +40,7 @@ do {
     let patching = try ActivationPatching.headScores(model: model, prompts: Array(dataset.positives.prefix(8)), metric: dataset.metric)
 
     // 5. Evaluate against the ground truth stored beside the model.
-    let truth = try GroundTruthFile.heads(modelFolder.appendingPathComponent("circuits/ioi.json").path)
+    let truth = try GroundTruthFile.heads(circuits.appendingPathComponent("\(taskName).json").path)
     var results: [DiscoveryReport.MethodResult] = []
     for scores in [sae.nodes, patching] {
         let auc = CircuitEvaluation.rocAUC(scores: scores.scores, labels: scores.heads.map { truth.contains($0) })

@@ -100,7 +100,7 @@ final class ReportBrowserTests: XCTestCase {
         let chromium = try Self.chromium()
         let db = dir.appendingPathComponent("results.sqlite").path
         let model = StoreWorkflowTests.model
-        let edges = try runMechanic(["discover", "--level", "edges", "--model", model, "--count", "40", "--patching-prompts", "4",
+        let edges = try runMechanic(["discover", "--level", "edges", "--model", model, "--task", "ioi", "--count", "40", "--patching-prompts", "4",
                                      "--methods", "eap", "--db", db, "--report", dir.appendingPathComponent("edges.html").path])
         XCTAssertEqual(edges.status, 0, edges.stderr)
         let sinks = try runMechanic(["sinks", "--model", model, "--task", "ioi", "--count", "8", "--bos", "with",

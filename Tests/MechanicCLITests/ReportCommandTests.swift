@@ -30,7 +30,7 @@ final class ReportCommandTests: XCTestCase {
     /// A quick head-level discover on IOI (as StoreWorkflowTests makes one), recorded as run 1,
     /// with its report written by `--report`.
     static func discover(db: String, report: String) throws -> CLITests.Result {
-        try runMechanic(["discover", "--model", model, "--count", "40", "--patching-prompts", "6", "--sae-epochs", "100",
+        try runMechanic(["discover", "--model", model, "--task", "ioi", "--count", "40", "--patching-prompts", "6", "--sae-epochs", "100",
                          "--methods", "attribution,sae,patching", "--db", db, "--report", report])
     }
 
@@ -119,7 +119,7 @@ final class ReportCommandTests: XCTestCase {
     }
 
     func testReportOfAnEdgeLevelRunShowsTheFaithfulnessCurves() throws {
-        let discover = try runMechanic(["discover", "--level", "edges", "--model", Self.model, "--count", "40", "--patching-prompts", "4",
+        let discover = try runMechanic(["discover", "--level", "edges", "--model", Self.model, "--task", "ioi", "--count", "40", "--patching-prompts", "4",
                                         "--methods", "eap", "--db", db])
         XCTAssertEqual(discover.status, 0, discover.stderr)
         let report = try runMechanic(["report", "1", "--db", db, "--out", path("edges.html"), "--no-sinks", "--prompts", "1"])
@@ -158,7 +158,7 @@ final class ReportCommandTests: XCTestCase {
         // Copy the model, discover on the copy, then remove it: the report says so and still has the tables.
         let copy = dir.appendingPathComponent("model")
         try FileManager.default.copyItem(atPath: Self.model, toPath: copy.path)
-        let discover = try runMechanic(["discover", "--model", copy.path, "--count", "40", "--patching-prompts", "4", "--methods", "attribution",
+        let discover = try runMechanic(["discover", "--model", copy.path, "--task", "ioi", "--count", "40", "--patching-prompts", "4", "--methods", "attribution",
                                         "--db", db])
         XCTAssertEqual(discover.status, 0, discover.stderr)
         try FileManager.default.removeItem(at: copy)

@@ -30,7 +30,7 @@ final class StoreWorkflowTests: XCTestCase {
 
     /// A quick discover on the embedded model and IOI, recorded in `db`.
     func discover(_ extra: [String] = []) throws -> CLITests.Result {
-        try mechanic(["discover", "--model", Self.model, "--count", "40", "--patching-prompts", "6", "--sae-epochs", "100",
+        try mechanic(["discover", "--model", Self.model, "--task", "ioi", "--count", "40", "--patching-prompts", "6", "--sae-epochs", "100",
                       "--methods", "attribution,sae,patching", "--db", db] + extra)
     }
 
@@ -135,7 +135,7 @@ final class StoreWorkflowTests: XCTestCase {
         let binary = Bundle.main.bundleURL.appendingPathComponent("mechanic")
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["discover", "--model", Self.model, "--count", "40", "--patching-prompts", "6",
+        process.arguments = ["discover", "--model", Self.model, "--task", "ioi", "--count", "40", "--patching-prompts", "6",
                              "--methods", "attribution,sae,patching", "--sae-epochs", "100000", "--db", db]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -253,7 +253,7 @@ final class StoreWorkflowTests: XCTestCase {
         let corrupt = dir.appendingPathComponent("corrupt.sqlite").path
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }).write(to: URL(fileURLWithPath: corrupt))
         for arguments in [["db", "runs", "--db", corrupt],
-                          ["discover", "--model", Self.model, "--count", "4", "--methods", "attribution", "--db", corrupt]] {
+                          ["discover", "--model", Self.model, "--task", "ioi", "--count", "4", "--methods", "attribution", "--db", corrupt]] {
             let result = try mechanic(arguments)
             XCTAssertNotEqual(result.status, 0)
             XCTAssertTrue(result.stderr.contains("not a SQLite database"), result.stderr)
@@ -272,7 +272,7 @@ final class StoreWorkflowTests: XCTestCase {
             throw XCTSkip("nbconvert, ipykernel, pandas or matplotlib missing (pip install pandas matplotlib nbconvert ipykernel)")
         }
         XCTAssertEqual(try discover().status, 0)
-        let edges = try mechanic(["discover", "--level", "edges", "--model", Self.model, "--count", "20", "--patching-prompts", "3",
+        let edges = try mechanic(["discover", "--level", "edges", "--model", Self.model, "--task", "ioi", "--count", "20", "--patching-prompts", "3",
                                   "--methods", "eap", "--db", db])
         XCTAssertEqual(edges.status, 0, edges.stderr)
         let sinks = try mechanic(["sinks", "--model", Self.model, "--task", "ioi", "--count", "8",
@@ -341,7 +341,7 @@ final class EdgeWorkflowTests: XCTestCase {
 
     func testEdgeDiscoveryIsStoredEvaluatedAndDrawn() throws {
         let mib = dir.appendingPathComponent("mib").path
-        let run = try runMechanic(["discover", "--level", "edges", "--model", StoreWorkflowTests.model, "--count", "20",
+        let run = try runMechanic(["discover", "--level", "edges", "--model", StoreWorkflowTests.model, "--task", "ioi", "--count", "20",
                                    "--patching-prompts", "3", "--methods", "eap,eap-ig", "--ig-steps", "2", "--db", db,
                                    "--mib-out", mib, "--json"])
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -384,7 +384,7 @@ final class EdgeWorkflowTests: XCTestCase {
         XCTAssertTrue(badTruth.stderr.contains("line 2"), badTruth.stderr)
 
         // The MIB file evaluates to the same curve on the same prompts.
-        let file = try runMechanic(["evaluate", "--graph", mib + "/eap.json", "--model", StoreWorkflowTests.model, "--prompts", "3",
+        let file = try runMechanic(["evaluate", "--graph", mib + "/eap.json", "--model", StoreWorkflowTests.model, "--task", "ioi", "--prompts", "3",
                                     "--count", "20", "--json"])
         XCTAssertEqual(file.status, 0, file.stderr)
 
