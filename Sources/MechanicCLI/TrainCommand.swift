@@ -38,6 +38,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("training-bytes"), help: "Override the bytes of training text.")
     var trainingBytes: Int?
 
+    @Option(help: "Override the training seed (weight initialisation and batch draws; the corpus keeps the recipe's seed).")
+    var seed: UInt64?
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -62,6 +65,7 @@ struct TrainCommand: ParsableCommand {
             recipe.settings.schedule.minimum = learningRate / 10
         }
         if let trainingBytes { recipe.trainingBytes = trainingBytes }
+        if let seed { recipe.settings.seed = seed }
         let folder = URL(fileURLWithPath: ((out ?? "artifacts/models/\(recipe.name)") as NSString).expandingTildeInPath)
         printError("preparing the corpus of \(recipe.name) (seed \(recipe.corpusSeed), \(recipe.trainingBytes) bytes)…")
         let corpus = try PreparedCorpus(recipe: recipe)

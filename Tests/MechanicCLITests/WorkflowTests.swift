@@ -20,6 +20,25 @@ final class WorkflowTests: XCTestCase {
         return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 
+    /// `--seed` changes the weights the recipe starts from and is recorded in recipe.json; the
+    /// corpus keeps the recipe's seed.
+    func testTrainSeedOverridesTheRecipesTrainingSeed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var weights: [[Float]] = []
+        for (name, seed) in [("default", nil), ("seeded", "5")] as [(String, String?)] {
+            let folder = dir.appendingPathComponent(name)
+            let train = try run(["train", "--recipe", "smoke", "--out", folder.path] + (seed.map { ["--seed", $0] } ?? []))
+            XCTAssertEqual(train.status, 0, train.stderr)
+            let recipe = try JSONDecoder().decode(ReferenceRecipe.self, from: Data(contentsOf: folder.appendingPathComponent("recipe.json")))
+            XCTAssertEqual(recipe.settings.seed, seed.flatMap { UInt64($0) } ?? ReferenceRecipe.smoke.settings.seed)
+            XCTAssertEqual(recipe.corpusSeed, ReferenceRecipe.smoke.corpusSeed)
+            let file = try SafetensorsFile(path: folder.appendingPathComponent("model.safetensors").path)
+            weights.append(try file.tensor("transformer.h.0.attn.c_attn.weight").storage)
+        }
+        XCTAssertNotEqual(weights[0], weights[1])
+    }
+
     func testTrainDiscoverAndSinksOnAToyModel() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("workflow-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
