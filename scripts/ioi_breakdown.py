@@ -46,7 +46,8 @@ class GPT2:
         var = ((x - mean) ** 2).mean(-1, keepdims=True)
         return (x - mean) / np.sqrt(var + self.eps) * self.w[name + ".weight"] + self.w[name + ".bias"]
 
-    def logits(self, ids):
+    def logits(self, ids, patterns=None):
+        """Logits [T, vocab]; each layer's attention pattern [heads, T, T] goes into `patterns` if given."""
         w, heads, d = self.w, self.config["n_head"], self.config["n_embd"]
         T, dh = len(ids), d // heads
         x = w["wte.weight"][ids] + w["wpe.weight"][:T]
@@ -58,6 +59,8 @@ class GPT2:
             scores = q @ k.transpose(0, 2, 1) / np.sqrt(dh) + mask
             pattern = np.exp(scores - scores.max(-1, keepdims=True))
             pattern /= pattern.sum(-1, keepdims=True)
+            if patterns is not None:
+                patterns[layer] = pattern
             z = (pattern @ v).transpose(1, 0, 2).reshape(T, d)
             x = x + z @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
             if p + "mlp.c_fc.weight" in w:
