@@ -13,8 +13,6 @@ Uses the NumPy forward pass of ioi_breakdown.py and the prompts of `mechanic tas
 """
 
 import argparse
-import json
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ioi_breakdown import GPT2, ROOT  # noqa: E402
+from ioi_breakdown import GPT2, held_out_examples  # noqa: E402
 
 ROLES = ["IO", "IO+1", "S1", "S1+1", "S2", "S2+1", "END", "BOS", "other"]
 
@@ -60,11 +58,7 @@ def main():
         except ValueError:
             raise SystemExit(f"head {h!r} is not aL.H (e.g. a5.5)")
 
-    binary = ROOT / ".build/release/mechanic"
-    shown = subprocess.run([str(binary), "tasks", "show", "ioi-story", "--model", str(args.model), "--count", str(args.count),
-                            "--examples", str(args.count), "--seed", str(args.seed), "--json"],
-                           capture_output=True, text=True, check=True)
-    examples = json.loads(shown.stdout)["examples"]
+    examples = held_out_examples(args.model, args.count, args.seed)
     model = GPT2(args.model)
     layers, per_layer = model.config["n_layer"], model.config["n_head"]
     for layer, head in heads:

@@ -71,6 +71,14 @@ class GPT2:
         return self.norm(x, "ln_f") @ unembed.T
 
 
+def held_out_examples(model, count, seed):
+    """`count` ioi-story prompts drawn by `mechanic tasks show` for `model` (tokens, answers, wrongAnswers)."""
+    shown = subprocess.run([str(ROOT / ".build/release/mechanic"), "tasks", "show", "ioi-story", "--model", str(model),
+                            "--count", str(count), "--examples", str(count), "--seed", str(seed), "--json"],
+                           capture_output=True, text=True, check=True)
+    return json.loads(shown.stdout)["examples"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
@@ -79,11 +87,7 @@ def main():
     parser.add_argument("--seed", type=int, default=4242, help="prompt seed (the card's held-out seed)")
     args = parser.parse_args()
 
-    binary = ROOT / ".build/release/mechanic"
-    shown = subprocess.run([str(binary), "tasks", "show", "ioi-story", "--model", str(args.model), "--count", str(args.count),
-                            "--examples", str(args.count), "--seed", str(args.seed), "--json"],
-                           capture_output=True, text=True, check=True)
-    examples = json.loads(shown.stdout)["examples"]
+    examples = held_out_examples(args.model, args.count, args.seed)
     if args.max_tokens:
         examples = [e for e in examples if len(e["tokens"]) <= args.max_tokens]
     if not examples:
