@@ -85,7 +85,7 @@ public struct ModelCard: Codable, Equatable, Sendable {
 
         | | |
         |---|---|
-        | architecture | \(r.layers) layers × \(r.heads) heads, d_model \(r.dModel), context \(r.contextLength), \(r.attentionOnly ? "attention-only (no MLPs)" : "MLPs (4·d_model)") |
+        | architecture | \(r.layers) layers × \(r.heads) heads, d_model \(r.dModel), context \(r.contextLength), \(r.attentionOnly ? "attention-only (no MLPs)" : r.mlpWidth.map { "MLPs \($0) wide" } ?? "MLPs (4·d_model)") |
         | parameters | \(parameters.formatted()) (unembedding tied) |
         | vocabulary | \(r.vocabularySize) byte-level BPE tokens built from the corpus; names, places, objects and parameter names are single tokens, years split into two-digit halves |
         | corpus | synthetic, seed \(r.corpusSeed), \(r.trainingBytes / 1_000_000) MB: \(mixDescription()) |

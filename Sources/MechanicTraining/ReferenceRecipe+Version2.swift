@@ -74,6 +74,18 @@ extension ReferenceRecipe {
     /// model its duplicate-token → S-inhibition → name-mover chain.
     public static let version2DrillConstant = constantRate(version2Drill)
 
+    /// ``version2DrillConstant`` with MLPs one d_model wide (128, not 512): two seeds of the full-width
+    /// model learned IOI through copying heads and MLPs, without the duplicate-token → S-inhibition →
+    /// name-mover chain that the attention-only model formed. Does narrowing the MLPs push IOI back
+    /// into attention while keeping GPT-2's architecture?
+    public static let version2DrillConstantNarrow: ReferenceRecipe = {
+        var r = version2DrillConstant
+        r.name += "-narrow"
+        r.summary += "; MLPs 128 wide (1 × d_model)"
+        r.mlpWidth = r.dModel
+        return r
+    }()
+
     static func constantRate(_ base: ReferenceRecipe) -> ReferenceRecipe {
         var r = base
         r.name += "-constant"

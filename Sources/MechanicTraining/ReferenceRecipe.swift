@@ -32,6 +32,8 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
     /// shares (the separator must then be the corpus vocabulary's `<|endoftext|>`); nil for
     /// recipes trained on a text corpus only.
     public var blocks: InductionBlocks? = nil
+    /// Width of each MLP's hidden layer (GPT-2's `n_inner`); nil for GPT-2's 4 × d_model.
+    public var mlpWidth: Int? = nil
 
     /// Whether the model was trained on generated blocks alone, with a byte vocabulary and no text.
     public var isBlocksOnly: Bool { blocks != nil && trainingBytes == 0 }
@@ -39,7 +41,7 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
     /// The GPT-2 configuration for a vocabulary of `vocabularySize` tokens.
     public func config(vocabularySize: Int, eos: Int) -> TransformerConfig {
         TransformerConfig(layers: layers, heads: heads, dModel: dModel, contextLength: contextLength, vocabSize: vocabularySize,
-                   attentionOnly: attentionOnly, bosTokenID: eos, eosTokenID: eos)
+                   innerDimension: attentionOnly ? nil : mlpWidth, attentionOnly: attentionOnly, bosTokenID: eos, eosTokenID: eos)
     }
 
     /// The multi-task GPT-2-architecture model (MLPs included).
@@ -73,7 +75,7 @@ public struct ReferenceRecipe: Codable, Equatable, Sendable {
             clipNorm: 1, evaluationInterval: 10, evaluationWindows: 4, checkpointInterval: 10, seed: 1))
 
     /// Every recipe `mechanic train` knows (v2 models and their ablations in `+Version2`, probes in `+Probes`).
-    public static let all: [ReferenceRecipe] = [.version2, .attentionOnlyVersion2, .version2Drill, .attentionOnlyVersion2Drill, .attentionOnlyVersion2DrillConstant, .version2DrillConstant, .version2IOI, .attentionOnlyVersion2IOI, .version2LowSkip, .attentionOnlyVersion2LowSkip,
+    public static let all: [ReferenceRecipe] = [.version2, .attentionOnlyVersion2, .version2Drill, .attentionOnlyVersion2Drill, .attentionOnlyVersion2DrillConstant, .version2DrillConstant, .version2DrillConstantNarrow, .version2IOI, .attentionOnlyVersion2IOI, .version2LowSkip, .attentionOnlyVersion2LowSkip,
                                                 .sixLayer, .attentionOnly6L, .probe2L, .probe2LDense, .probe2LCurriculum,
                                                 .probe2LCurriculumNoSkip, .probe2LCurriculumNoGap, .probeIOI, .mini, .attentionOnly4L, .smoke]
 

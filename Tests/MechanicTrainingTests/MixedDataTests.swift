@@ -157,6 +157,14 @@ final class MixedDataTests: XCTestCase {
             (same.name, same.summary, same.settings.schedule) = (base.name, base.summary, base.settings.schedule)
             XCTAssertEqual(same, base)
         }
+        let narrow = ReferenceRecipe.version2DrillConstantNarrow
+        XCTAssertEqual(ReferenceRecipe.named("mechanic-v2-drill-constant-narrow"), narrow)
+        XCTAssertEqual(narrow.config(vocabularySize: 2048, eos: 2047).dMLP, 128)
+        XCTAssertEqual(ReferenceRecipe.version2DrillConstant.config(vocabularySize: 2048, eos: 2047).dMLP, 512)
+        XCTAssertNil(ReferenceRecipe.attentionOnlyVersion2.config(vocabularySize: 2048, eos: 2047).innerDimension)
+        var wide = narrow
+        (wide.name, wide.summary, wide.mlpWidth) = (ReferenceRecipe.version2DrillConstant.name, ReferenceRecipe.version2DrillConstant.summary, nil)
+        XCTAssertEqual(wide, .version2DrillConstant)
         let probe = ReferenceRecipe.probeIOI
         XCTAssertEqual(ReferenceRecipe.named("probe-ioi"), probe)
         XCTAssertNil(probe.blocks)
