@@ -18,6 +18,11 @@ final class ReferenceModelV2Tests: XCTestCase {
             "second-copy accuracy, n = 10", "second-copy loss, n = 25", "second-copy accuracy, n = 25", "second-copy loss, n = 50",
             "earlier previous-token score", "accuracy cut by ablating the previous-token head", "IO top-1 among all names",
             "IO top-1 among all names, distractor example first", "that head's END → S2 attention, clean minus ABC twins"],
+        "mechanic-v2-drill-constant-narrow": [
+            "best induction score", "second-copy loss, n = 10", "second-copy accuracy, n = 10", "second-copy loss, n = 25",
+            "second-copy accuracy, n = 25", "second-copy loss, n = 50", "earlier previous-token score",
+            "accuracy cut by ablating the previous-token head", "IO top-1 among all names", "IO top-1 among all names, distractor example first",
+            "best duplicate-token score (S2 → S1)", "that head's END → S2 attention, clean minus ABC twins"],
         "mechanic-attn-only-v2-drill-constant": [
             "second-copy loss, n = 25", "second-copy accuracy, n = 25", "second-copy loss, n = 50", "earlier previous-token score",
             "accuracy cut by ablating the previous-token head", "IO top-1 among all names", "IO top-1 among all names, distractor example first",
@@ -43,6 +48,19 @@ final class ReferenceModelV2Tests: XCTestCase {
                     XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("circuits/" + file).path), "\(name)/\(file)")
                 }
             }
+        }
+    }
+
+    /// The card's architecture row gives the MLP width the shipped config has (GPT-2's 4 × d_model,
+    /// or the recipe's own, as for the narrow model).
+    func testCardStatesTheConfigsMLPWidth() throws {
+        for name in Self.passing.keys.sorted() {
+            let (model, _, _) = try ReferenceModelTests.load(name)
+            let readme = try String(contentsOf: ReferenceModelTests.models.appendingPathComponent(name).appendingPathComponent("README.md"), encoding: .utf8)
+            let row = try XCTUnwrap(readme.split(separator: "\n").first { $0.hasPrefix("| architecture |") }, name)
+            let c = model.config
+            let expected = c.attentionOnly ? "attention-only (no MLPs)" : c.dMLP == 4 * c.dModel ? "MLPs (4·d_model)" : "MLPs \(c.dMLP) wide"
+            XCTAssertTrue(row.contains(expected), "\(name): \(row) should say \(expected)")
         }
     }
 
