@@ -41,6 +41,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Override the training seed (weight initialisation and batch draws; the corpus keeps the recipe's seed).")
     var seed: UInt64?
 
+    @Option(name: .customLong("mlp-width"),
+            help: "Override the width of each MLP's hidden layer (GPT-2's n_inner; default 4 × d_model or the recipe's own).")
+    var mlpWidth: Int?
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -49,6 +53,12 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("unknown recipe \"\(recipe)\"; recipes: \(ReferenceRecipe.all.map(\.name).joined(separator: ", ")).")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1.") }
+        if let mlpWidth {
+            if mlpWidth < 1 || mlpWidth > 65_536 { throw ValidationError("--mlp-width must be 1…65536; got \(mlpWidth).") }
+            if ReferenceRecipe.named(recipe)!.attentionOnly {
+                throw ValidationError("--mlp-width: \(recipe) is attention-only and has no MLPs.")
+            }
+        }
     }
 
     func run() throws {
@@ -66,6 +76,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let trainingBytes { recipe.trainingBytes = trainingBytes }
         if let seed { recipe.settings.seed = seed }
+        if let mlpWidth { recipe.mlpWidth = mlpWidth }
         let folder = URL(fileURLWithPath: ((out ?? "artifacts/models/\(recipe.name)") as NSString).expandingTildeInPath)
         printError("preparing the corpus of \(recipe.name) (seed \(recipe.corpusSeed), \(recipe.trainingBytes) bytes)…")
         let corpus = try PreparedCorpus(recipe: recipe)

@@ -39,6 +39,25 @@ final class WorkflowTests: XCTestCase {
         XCTAssertNotEqual(weights[0], weights[1])
     }
 
+    func testTrainMLPWidthOverridesNInnerAndIsRecorded() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("width-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let train = try run(["train", "--recipe", "smoke", "--out", dir.path, "--mlp-width", "8"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let recipe = try JSONDecoder().decode(ReferenceRecipe.self, from: Data(contentsOf: dir.appendingPathComponent("recipe.json")))
+        XCTAssertEqual(recipe.mlpWidth, 8)
+        XCTAssertEqual(try CheckpointLoader.loadConfig(folder: dir).dMLP, 8)
+        let file = try SafetensorsFile(path: dir.appendingPathComponent("model.safetensors").path)
+        XCTAssertEqual(try file.tensor("transformer.h.0.mlp.c_fc.weight").shape, [ReferenceRecipe.smoke.dModel, 8])
+        for (args, message) in [(["--recipe", "smoke", "--mlp-width", "0"], "--mlp-width must be 1…65536"),
+                                (["--recipe", "mechanic-attn-only-4l", "--mlp-width", "64"], "attention-only")] {
+            let bad = try run(["train", "--out", dir.appendingPathComponent("bad").path] + args)
+            XCTAssertNotEqual(bad.status, 0)
+            XCTAssertTrue(bad.stderr.contains(message), bad.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad").path))
+        }
+    }
+
     func testTrainDiscoverAndSinksOnAToyModel() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("workflow-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
