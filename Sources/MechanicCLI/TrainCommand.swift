@@ -78,6 +78,8 @@ struct TrainCommand: ParsableCommand {
         if let seed { recipe.settings.seed = seed }
         if let mlpWidth { recipe.mlpWidth = mlpWidth }
         let folder = URL(fileURLWithPath: ((out ?? "artifacts/models/\(recipe.name)") as NSString).expandingTildeInPath)
+        let stateFile = folder.appendingPathComponent("training-state.json")
+        if resume && FileManager.default.fileExists(atPath: stateFile.path) { try checkSameRecipe(recipe, asRunIn: folder) }
         printError("preparing the corpus of \(recipe.name) (seed \(recipe.corpusSeed), \(recipe.trainingBytes) bytes)…")
         let corpus = try PreparedCorpus(recipe: recipe)
         let staging = FileManager.default.temporaryDirectory.appendingPathComponent("mechanic-train-\(UUID().uuidString)")
@@ -96,7 +98,6 @@ struct TrainCommand: ParsableCommand {
                    + "\(config.parameterCount.formatted()) parameters")
 
         var trainer: Trainer
-        let stateFile = folder.appendingPathComponent("training-state.json")
         if resume && FileManager.default.fileExists(atPath: stateFile.path) {
             trainer = try Trainer.resume(folder: folder, data: corpus.trainingData, heldOut: corpus.heldOut)
             printError("resuming at step \(trainer.step) of \(trainer.settings.steps)")
@@ -133,5 +134,22 @@ struct TrainCommand: ParsableCommand {
             text += "\n"
         }
         try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// A resumed run keeps the recipe and overrides it started with: the weights and optimizer
+    /// state come from the checkpoint, so other options would only make its recipe.json describe a
+    /// run that did not happen.
+    func checkSameRecipe(_ recipe: ReferenceRecipe, asRunIn folder: URL) throws {
+        guard let data = try? Data(contentsOf: folder.appendingPathComponent("recipe.json")),
+              let started = try? JSONDecoder().decode(ReferenceRecipe.self, from: data), started != recipe else { return }
+        var options: [String] = []
+        if started.name != recipe.name { options.append("--recipe \(started.name)") }
+        if started.settings.steps != recipe.settings.steps { options.append("--steps \(started.settings.steps)") }
+        if started.settings.schedule.peak != recipe.settings.schedule.peak { options.append("--learning-rate \(started.settings.schedule.peak)") }
+        if started.trainingBytes != recipe.trainingBytes { options.append("--training-bytes \(started.trainingBytes)") }
+        if started.settings.seed != recipe.settings.seed { options.append("--seed \(started.settings.seed)") }
+        if started.mlpWidth != recipe.mlpWidth { options.append(started.mlpWidth.map { "--mlp-width \($0)" } ?? "no --mlp-width") }
+        let how = options.isEmpty ? "the recipe it started with (\(started.name) as recorded in its recipe.json)" : options.joined(separator: " ")
+        throw CLIError("\(folder.path) holds a run started with other options; resume it with \(how)")
     }
 }

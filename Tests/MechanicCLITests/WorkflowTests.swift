@@ -58,6 +58,26 @@ final class WorkflowTests: XCTestCase {
         }
     }
 
+    /// --resume with other options than the run started with refuses before touching the folder
+    /// (the checkpoint fixes the weights; the options would only mislabel its recipe.json).
+    func testResumeWithOtherOptionsRefusesAndKeepsTheRun() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try run(["train", "--recipe", "smoke", "--out", dir.path, "--mlp-width", "8", "--seed", "5"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let recipeURL = dir.appendingPathComponent("recipe.json"), stateURL = dir.appendingPathComponent("training-state.json")
+        let (recipe, state) = (try Data(contentsOf: recipeURL), try Data(contentsOf: stateURL))
+        for (args, hint) in [([] as [String], "--mlp-width 8"), (["--mlp-width", "8"], "--seed 5"), (["--mlp-width", "16", "--seed", "5"], "--mlp-width 8")] {
+            let again = try run(["train", "--recipe", "smoke", "--out", dir.path, "--resume"] + args)
+            XCTAssertNotEqual(again.status, 0, "\(args)")
+            XCTAssertTrue(again.stderr.contains(hint), again.stderr)
+            XCTAssertEqual(try Data(contentsOf: recipeURL), recipe)
+            XCTAssertEqual(try Data(contentsOf: stateURL), state)
+        }
+        let same = try run(["train", "--recipe", "smoke", "--out", dir.path, "--resume", "--mlp-width", "8", "--seed", "5"])
+        XCTAssertEqual(same.status, 0, same.stderr)
+    }
+
     func testTrainDiscoverAndSinksOnAToyModel() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("workflow-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
