@@ -79,7 +79,8 @@ struct TrainCommand: ParsableCommand {
         if let mlpWidth { recipe.mlpWidth = mlpWidth }
         let folder = URL(fileURLWithPath: ((out ?? "artifacts/models/\(recipe.name)") as NSString).expandingTildeInPath)
         let stateFile = folder.appendingPathComponent("training-state.json")
-        if resume && FileManager.default.fileExists(atPath: stateFile.path) { try checkSameRecipe(recipe, asRunIn: folder) }
+        let resuming = resume && FileManager.default.fileExists(atPath: stateFile.path)
+        if resuming { try checkSameRecipe(recipe, asRunIn: folder) }
         printError("preparing the corpus of \(recipe.name) (seed \(recipe.corpusSeed), \(recipe.trainingBytes) bytes)…")
         let corpus = try PreparedCorpus(recipe: recipe)
         let staging = FileManager.default.temporaryDirectory.appendingPathComponent("mechanic-train-\(UUID().uuidString)")
@@ -98,7 +99,7 @@ struct TrainCommand: ParsableCommand {
                    + "\(config.parameterCount.formatted()) parameters")
 
         var trainer: Trainer
-        if resume && FileManager.default.fileExists(atPath: stateFile.path) {
+        if resuming {
             trainer = try Trainer.resume(folder: folder, data: corpus.trainingData, heldOut: corpus.heldOut)
             printError("resuming at step \(trainer.step) of \(trainer.settings.steps)")
         } else {

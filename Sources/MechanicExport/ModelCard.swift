@@ -69,6 +69,12 @@ public struct ModelCard: Codable, Equatable, Sendable {
         self.evaluation = evaluation
     }
 
+    /// The architecture row's MLP part: GPT-2's 4 × d_model, or the width the recipe set.
+    var mlpDescription: String {
+        let width = recipe.mlpWidth ?? 4 * recipe.dModel
+        return recipe.attentionOnly ? "attention-only (no MLPs)" : width == 4 * recipe.dModel ? "MLPs (4·d_model)" : "MLPs \(width) wide"
+    }
+
     public func markdown() -> String {
         let r = recipe, s = r.settings
         var md = """
@@ -85,7 +91,7 @@ public struct ModelCard: Codable, Equatable, Sendable {
 
         | | |
         |---|---|
-        | architecture | \(r.layers) layers × \(r.heads) heads, d_model \(r.dModel), context \(r.contextLength), \(r.attentionOnly ? "attention-only (no MLPs)" : r.mlpWidth.map { "MLPs \($0) wide" } ?? "MLPs (4·d_model)") |
+        | architecture | \(r.layers) layers × \(r.heads) heads, d_model \(r.dModel), context \(r.contextLength), \(mlpDescription) |
         | parameters | \(parameters.formatted()) (unembedding tied) |
         | vocabulary | \(r.vocabularySize) byte-level BPE tokens built from the corpus; names, places, objects and parameter names are single tokens, years split into two-digit halves |
         | corpus | synthetic, seed \(r.corpusSeed), \(r.trainingBytes / 1_000_000) MB: \(mixDescription()) |
