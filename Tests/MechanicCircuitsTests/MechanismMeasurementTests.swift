@@ -92,6 +92,13 @@ final class MechanismMeasurementTests: XCTestCase {
             XCTAssertTrue(s.endToIO[i] >= 0.4 && s.endToIO[i] >= 3 * s.endToS1[i] && s.directIOMinusS[i] > 0)
         }
         for head in report.roles.duplicateToken { XCTAssertGreaterThanOrEqual(s.duplicateToken[s.heads.firstIndex(of: head)!], 0.3) }
+        // IO, IO+1, S1 and S1+1 are four distinct positions, so one END row gives them at most 1 in all.
+        let afterIO = try XCTUnwrap(s.endToAfterIO), afterS1 = try XCTUnwrap(s.endToAfterS1)
+        XCTAssertEqual(afterIO.count, s.heads.count)
+        for i in s.heads.indices {
+            XCTAssertGreaterThanOrEqual(min(afterIO[i], afterS1[i]), 0)
+            XCTAssertLessThanOrEqual(s.endToIO[i] + afterIO[i] + s.endToS1[i] + afterS1[i], 1.0001, "\(s.heads[i])")
+        }
         // Constructed scores: a textbook chain gets every role.
         let heads = HeadID.all(layers: 3, heads: 1)
         let textbook = IOIMechanism.HeadScores(heads: heads, duplicateToken: [0.6, 0, 0], inductionAtS2: [0, 0, 0],
@@ -107,6 +114,26 @@ final class MechanismMeasurementTests: XCTestCase {
         var flat = textbook
         flat.endToS2OnABC = [0, 0.6, 0]
         XCTAssertTrue(IOIMechanism.roles(flat).sInhibition.isEmpty)
+    }
+
+    /// Attention to the token after IO is reported beside the name-mover check, never as it: a
+    /// head that reads IO+1 is not a name mover by the literature's definition.
+    func testAfterNameAttentionIsDetailNotMeasurement() {
+        let heads = HeadID.all(layers: 3, heads: 1)
+        var shifted = IOIMechanism.HeadScores(heads: heads, duplicateToken: [0.6, 0, 0], inductionAtS2: [0, 0, 0],
+                                              endToS2: [0, 0.5, 0], endToS2OnABC: [0, 0.1, 0], endToIO: [0, 0, 0.05],
+                                              endToS1: [0, 0, 0.01], directIOMinusS: [0, 0, 2], patchEffect: [0.1, 0.2, 0.5])
+        func nameMover(_ s: IOIMechanism.HeadScores) -> MechanismCheck {
+            IOIMechanism.checks(scores: s, roles: IOIMechanism.roles(s), names: [], effect: nil).first { $0.name == "best name-mover attention to IO" }!
+        }
+        XCTAssertEqual(nameMover(shifted).detail, "head a2.0", "cards written before the diagnostic read as they did")
+        shifted.endToAfterIO = [0, 0.1, 0.7]
+        shifted.endToAfterS1 = [0, 0, 0.2]
+        let check = nameMover(shifted)
+        XCTAssertEqual(check.measured, 0.05, accuracy: 1e-6)
+        XCTAssertFalse(check.passed)
+        XCTAssertTrue(IOIMechanism.roles(shifted).nameMovers.isEmpty)
+        XCTAssertEqual(check.detail, "head a2.0; after-name (END → IO+1) best 0.700, head a2.0, 0.200 to S1+1")
     }
 
     /// Without a name mover the path-patching check measures 0 and fails; a share measured into

@@ -22,6 +22,12 @@ public enum IOIMechanism {
         /// Attention END → IO and END → S1.
         public var endToIO: [Float]
         public var endToS1: [Float]
+        /// Attention END → the token after IO and END → the token after S1: a head that reads a
+        /// name from the previous-token head's copy of it one position later, as the shifted
+        /// induction head (i − n + 2) reads a copied token. Diagnostic only, never a role or a
+        /// check; nil in cards written before it was measured.
+        public var endToAfterIO: [Float]? = nil
+        public var endToAfterS1: [Float]? = nil
         /// Direct logit attribution to IO − S at END (through the final norm's scale).
         public var directIOMinusS: [Float]
         /// Share of the logit difference lost when the head alone is patched from the ABC twin.
@@ -72,7 +78,7 @@ public enum IOIMechanism {
             .filter { positions($0) != nil && $0.tokens.count <= c.contextLength }
         let found = prompts.map { positions($0)! }
         var dup = [Float](repeating: 0, count: heads.count)
-        var ind = dup, endS2 = dup, endS2ABC = dup, endIO = dup, endS1 = dup, direct = dup
+        var ind = dup, endS2 = dup, endS2ABC = dup, endIO = dup, endS1 = dup, afterIO = dup, afterS1 = dup, direct = dup
         let unembed = model.weights.unembeddingMatrix.storage          // [vocab, dModel]
         let gain = model.weights.finalNormGain.storage
         let d = c.dModel
@@ -99,6 +105,8 @@ public enum IOIMechanism {
                         endS2ABC[i] += abcPattern[base + p.end * t + p.s2]
                         endIO[i] += pattern[base + p.end * t + p.io]
                         endS1[i] += pattern[base + p.end * t + p.s1]
+                        afterIO[i] += pattern[base + p.end * t + p.io + 1]
+                        afterS1[i] += pattern[base + p.end * t + p.s1 + 1]
                         let r = ((b * t + p.end) * c.heads + h) * d
                         var m: Float = 0
                         for k in 0..<d { m += result[r + k] }
@@ -114,7 +122,8 @@ public enum IOIMechanism {
         let n = Float(max(1, prompts.count))
         func avg(_ v: [Float]) -> [Float] { v.map { $0 / n } }
         let scores = HeadScores(heads: heads, duplicateToken: avg(dup), inductionAtS2: avg(ind), endToS2: avg(endS2), endToS2OnABC: avg(endS2ABC),
-                                endToIO: avg(endIO), endToS1: avg(endS1), directIOMinusS: avg(direct),
+                                endToIO: avg(endIO), endToS1: avg(endS1), endToAfterIO: avg(afterIO), endToAfterS1: avg(afterS1),
+                                directIOMinusS: avg(direct),
                                 patchEffect: try PathPatching.headEffects(model: model, prompts: prompts, metric: .logitDifference))
         let roles = roles(scores)
         var effect: PathPatching.Effect? = nil, backupEffect: PathPatching.Effect? = nil
@@ -184,8 +193,12 @@ public enum IOIMechanism {
                                   measured: Double(effect?.share ?? 0), .atLeast, 0.2, detail: pathDetail))
         let nmCandidates = s.heads.indices.filter { s.directIOMinusS[$0] > 0 }
         let bestNM = nmCandidates.max { s.endToIO[$0] < s.endToIO[$1] }
+        var nmDetail = bestNM.map { "head \(s.heads[$0])" } ?? "no head writes IO"
+        if let afterIO = s.endToAfterIO, let afterS1 = s.endToAfterS1, let best = s.heads.indices.max(by: { afterIO[$0] < afterIO[$1] }) {
+            nmDetail += String(format: "; after-name (END → IO+1) best %.3f, head %@, %.3f to S1+1", afterIO[best], s.heads[best].description, afterS1[best])
+        }
         out.append(MechanismCheck("best name-mover attention to IO", measured: Double(bestNM.map { s.endToIO[$0] } ?? 0), .atLeast, 0.4,
-                                  detail: bestNM.map { "head \(s.heads[$0])" } ?? "no head writes IO"))
+                                  detail: nmDetail))
         out.append(MechanismCheck("that name mover's IO / S1 attention ratio",
                                   measured: Double(bestNM.map { s.endToIO[$0] / max(s.endToS1[$0], 1e-6) } ?? 0), .atLeast, 3))
         return out
