@@ -18,11 +18,13 @@ Prints a JSON object to stdout and a human-readable line per engine to stderr.
 The shape can be set to match a reference recipe, e.g. mechanic-6l
 (`--layers 6 --context 256 --vocab 2048 --batch 8 --seq 256`) or, with
 `--attn-only`, mechanic-attn-only-6l (every block's MLP and its LayerNorm
-replaced by nothing, as Mechanic's attention-only blocks have none).
+replaced by nothing, as Mechanic's attention-only blocks have none). `--mlp-width N` sets GPT-2's
+n_inner, e.g. 128 for mechanic-v2-drill-constant-narrow (`--layers 6 --d-model 128 --mlp-width 128
+--vocab 2048 --context 256`).
 
 Usage:
     python3 scripts/bench_training_pytorch.py [--threads 2] [--budget 6] [--batch 16] [--seq 64] [--sdpa]
-        [--layers 4] [--heads 8] [--d-model 256] [--vocab 2000] [--context 64] [--attn-only]
+        [--layers 4] [--heads 8] [--d-model 256] [--vocab 2000] [--context 64] [--attn-only | --mlp-width N]
 """
 
 import argparse
@@ -93,8 +95,12 @@ def main():
     parser.add_argument("--vocab", type=int, default=2000)
     parser.add_argument("--context", type=int, default=64)
     parser.add_argument("--attn-only", action="store_true", help="no MLPs (and no LayerNorm before them)")
+    parser.add_argument("--mlp-width", type=int, default=None, help="MLP hidden width, GPT-2's n_inner (default 4 x d_model)")
     args = parser.parse_args()
-    SHAPE.update(n_layer=args.layers, n_head=args.heads, n_embd=args.d_model, vocab_size=args.vocab, n_positions=args.context)
+    if args.mlp_width is not None and (args.attn_only or args.mlp_width < 1):
+        parser.error("--mlp-width must be positive and cannot go with --attn-only")
+    SHAPE.update(n_layer=args.layers, n_head=args.heads, n_embd=args.d_model, vocab_size=args.vocab, n_positions=args.context,
+                 n_inner=args.mlp_width)
     assert args.seq <= SHAPE["n_positions"], f"--seq must fit the context ({SHAPE['n_positions']})"
 
     torch.set_num_threads(args.threads)

@@ -16,6 +16,8 @@ public enum TrainingBenchmark {
         public var heads: Int
         public var dModel: Int
         public var vocabSize: Int
+        /// Width of each MLP's hidden layer (GPT-2's n_inner); 0 for an attention-only model.
+        public var dMLP: Int
         public var batch: Int
         public var positions: Int
         /// Timed steps (after the warm-up).
@@ -60,7 +62,7 @@ public enum TrainingBenchmark {
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         return Result(layers: config.layers, heads: config.heads, dModel: config.dModel, vocabSize: config.vocabSize,
-                      batch: batch, positions: positions, steps: times.count, medianSeconds: median,
+                      dMLP: model.weights.blocks.first?.mlp.map { $0.inWeight.shape[1] } ?? 0, batch: batch, positions: positions, steps: times.count, medianSeconds: median,
                       minimumSeconds: times[0], tokensPerSecond: Double(batch * positions) / median, loss: loss)
     }
 

@@ -44,11 +44,12 @@ enum OptionLimits {
     /// plus the activations the tape keeps (every layer's residual-sized tensors and attention
     /// patterns) and the logits with their gradient.
     static func trainingBytes(layers: Int, heads: Int, dModel: Int, vocab: Int, context: Int, attentionOnly: Bool,
-                              batch: Int, seq: Int) -> Double {
-        let d = Double(dModel), perLayer = (attentionOnly ? 4 : 12) * d * d
+                              mlpWidth: Int? = nil, batch: Int, seq: Int) -> Double {
+        let d = Double(dModel), inner = Double(mlpWidth ?? 4 * dModel)
+        let perLayer = 4 * d * d + (attentionOnly ? 0 : 2 * d * inner)
         let parameters = Double(vocab) * d + Double(context) * d + Double(layers) * perLayer
         let tokens = Double(batch) * Double(seq)
-        let activations = tokens * Double(layers) * (20 * d + 2 * Double(heads) * Double(seq)) + 2 * tokens * Double(vocab)
+        let activations = tokens * Double(layers) * (12 * d + 2 * inner + 2 * Double(heads) * Double(seq)) + 2 * tokens * Double(vocab)
         return 4 * (2 * parameters + activations)
     }
 }

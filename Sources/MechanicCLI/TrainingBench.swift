@@ -11,6 +11,7 @@ struct TrainingBench: ParsableCommand {
         Compare with `python3 scripts/bench_training_pytorch.py` on the same shape and threads.
         Example:
           swift run -c release mechanic bench training --layers 4 --heads 8 --d-model 256 --vocab 2048 --batch 16 --seq 64
+          mechanic bench training --layers 6 --d-model 128 --mlp-width 128 --vocab 2048 --context 256 --batch 16 --seq 256 --threads 2
         """
     )
 
@@ -20,6 +21,9 @@ struct TrainingBench: ParsableCommand {
     @Option var vocab = 2000
     @Option(name: .customLong("context")) var contextLength = 128
     @Flag(name: .customLong("attn-only"), help: "No MLP blocks.") var attentionOnly = false
+    @Option(name: .customLong("mlp-width"),
+            help: "Width of each MLP's hidden layer (GPT-2's n_inner; default 4 × d_model), e.g. 128 for mechanic-v2-drill-constant-narrow.")
+    var mlpWidth: Int?
     @Option var batch = 16
     @Option var seq = 64
     @Option var seconds: Double = 5
@@ -30,8 +34,12 @@ struct TrainingBench: ParsableCommand {
         guard layers > 0, heads > 0, dModel % heads == 0, vocab > 1, batch > 0, seq > 1, seq <= contextLength else {
             throw ValidationError("need positive sizes, --d-model divisible by --heads, and 1 < --seq ≤ --context.")
         }
+        if let mlpWidth {
+            if mlpWidth < 1 || mlpWidth > 65_536 { throw ValidationError("--mlp-width must be 1…65536; got \(mlpWidth).") }
+            if attentionOnly { throw ValidationError("--mlp-width and --attn-only: an attention-only model has no MLPs.") }
+        }
         let bytes = OptionLimits.trainingBytes(layers: layers, heads: heads, dModel: dModel, vocab: vocab, context: contextLength,
-                                               attentionOnly: attentionOnly, batch: batch, seq: seq)
+                                               attentionOnly: attentionOnly, mlpWidth: mlpWidth, batch: batch, seq: seq)
         guard bytes <= 16 * 1_073_741_824 else {
             throw ValidationError(String(format: "this shape needs about %.0f GB for one training step; choose one under 16 GB.", bytes / 1_073_741_824))
         }
@@ -41,11 +49,12 @@ struct TrainingBench: ParsableCommand {
     func run() throws {
         threads.apply()
         let config = TransformerConfig(layers: layers, heads: heads, dModel: dModel, contextLength: contextLength, vocabSize: vocab,
-                                attentionOnly: attentionOnly)
+                                       innerDimension: mlpWidth, attentionOnly: attentionOnly)
         let result = try TrainingBenchmark.run(config: config, batch: batch, positions: seq, seconds: seconds)
         if json { return try printJSON(result) }
+        let blocks = attentionOnly ? "attention-only" : mlpWidth.map { "with MLPs \($0) wide" } ?? "with MLPs"
         print(String(format: "%d layers × %d heads, d_model %d, vocab %d, %@: batch %d × %d → %.4f s per step, %.0f tokens/s",
-                     layers, heads, dModel, vocab, attentionOnly ? "attention-only" : "with MLPs", batch, seq,
+                     layers, heads, dModel, vocab, blocks, batch, seq,
                      result.medianSeconds, result.tokensPerSecond))
     }
 }

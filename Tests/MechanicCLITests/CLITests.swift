@@ -125,6 +125,9 @@ final class CLITests: XCTestCase {
             (["tasks", "make", "induction-random", "--model", Self.fixture("tiny-f32"), "--count", "0"], "--count must be between"),
             (["bench", "training", "--context", "100000000"], "needs about"),
             (["bench", "training", "--layers", "100000"], "needs about"),
+            (["bench", "training", "--mlp-width", "0"], "--mlp-width must be 1…65536"),
+            (["bench", "training", "--mlp-width", "64", "--attn-only"], "has no MLPs"),
+            (["bench", "training", "--mlp-width", "65536", "--layers", "10000"], "needs about"),
             (["card", "--model", Self.fixture("tiny-f32"), "--stability-seeds", "0"], "--stability-seeds"),
             (["discover", "--sae-permutations", "1000000", "--no-db"], "--sae-permutations must be between 0 and 100000"),
             (["discover", "--sae-permutations", "0", "--methods", "sae,sae-z", "--no-db"], "sae-z ranks heads by the label-permutation"),
@@ -136,5 +139,18 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(result.stderr.contains(phrase), "\(arguments): \(result.stderr)")
             XCTAssertFalse(result.stderr.contains("Fatal error"), "\(arguments) crashed")
         }
+    }
+
+    /// `bench training --mlp-width` times the shape it names: the hidden width reaches the model.
+    func testTrainingBenchmarkMLPWidthIsTheModelsNInner() throws {
+        let result = try run(["bench", "training", "--layers", "1", "--heads", "2", "--d-model", "8", "--vocab", "16", "--context", "8",
+                              "--batch", "1", "--seq", "4", "--seconds", "0.01", "--mlp-width", "24", "--threads", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["dMLP"] as? Int, 24, "the timed model's c_fc is [d_model, 24]")
+        let plain = try run(["bench", "training", "--layers", "1", "--heads", "2", "--d-model", "8", "--vocab", "16", "--context", "8",
+                             "--batch", "1", "--seq", "4", "--seconds", "0.01", "--threads", "1", "--json"])
+        let json4 = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json4["dMLP"] as? Int, 32, "GPT-2's 4 × d_model by default")
     }
 }
