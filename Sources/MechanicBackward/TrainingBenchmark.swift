@@ -62,7 +62,7 @@ public enum TrainingBenchmark {
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         return Result(layers: config.layers, heads: config.heads, dModel: config.dModel, vocabSize: config.vocabSize,
-                      dMLP: model.weights.blocks.first?.mlp.map { $0.inWeight.shape[1] } ?? 0, batch: batch, positions: positions, steps: times.count, medianSeconds: median,
+                      dMLP: config.attentionOnly ? 0 : config.dMLP, batch: batch, positions: positions, steps: times.count, medianSeconds: median,
                       minimumSeconds: times[0], tokensPerSecond: Double(batch * positions) / median, loss: loss)
     }
 

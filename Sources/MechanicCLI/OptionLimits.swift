@@ -16,6 +16,8 @@ enum OptionLimits {
     static let epochs = 1_000_000
     /// EAP-IG interpolation steps (each is a forward and a backward pass).
     static let igSteps = 1_000
+    /// Widest MLP hidden layer `--mlp-width` takes (GPT-2 small's is 3,072).
+    static let mlpWidth = 65_536
 
     /// Throws unless `value` is in `range`, naming the option and, when given, why the range.
     static func check(_ value: Int, _ range: ClosedRange<Int>, _ option: String, because why: String? = nil) throws {
@@ -32,6 +34,14 @@ enum OptionLimits {
             let bound = exclusive ? "above \(minimum)" : "at least \(minimum)"
             throw ValidationError("\(option) must be a finite number \(bound) (got \(value)).")
         }
+    }
+
+    /// Throws unless an `--mlp-width` (nil: not given) is in 1…`mlpWidth` and sets a model that has
+    /// MLPs; `model` names that model in the error.
+    static func checkMLPWidth(_ width: Int?, attentionOnly: Bool, model: String) throws {
+        guard let width else { return }
+        if !(1...mlpWidth).contains(width) { throw ValidationError("--mlp-width must be 1…\(mlpWidth); got \(width).") }
+        if attentionOnly { throw ValidationError("--mlp-width: \(model) is attention-only and has no MLPs.") }
     }
 
     /// Matrix-product threads: at most the machine's cores, since more only adds contention.

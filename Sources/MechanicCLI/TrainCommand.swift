@@ -53,12 +53,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("unknown recipe \"\(recipe)\"; recipes: \(ReferenceRecipe.all.map(\.name).joined(separator: ", ")).")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1.") }
-        if let mlpWidth {
-            if mlpWidth < 1 || mlpWidth > 65_536 { throw ValidationError("--mlp-width must be 1…65536; got \(mlpWidth).") }
-            if ReferenceRecipe.named(recipe)!.attentionOnly {
-                throw ValidationError("--mlp-width: \(recipe) is attention-only and has no MLPs.")
-            }
-        }
+        try OptionLimits.checkMLPWidth(mlpWidth, attentionOnly: ReferenceRecipe.named(recipe)!.attentionOnly, model: recipe)
     }
 
     func run() throws {

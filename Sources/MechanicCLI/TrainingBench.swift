@@ -34,10 +34,7 @@ struct TrainingBench: ParsableCommand {
         guard layers > 0, heads > 0, dModel % heads == 0, vocab > 1, batch > 0, seq > 1, seq <= contextLength else {
             throw ValidationError("need positive sizes, --d-model divisible by --heads, and 1 < --seq ≤ --context.")
         }
-        if let mlpWidth {
-            if mlpWidth < 1 || mlpWidth > 65_536 { throw ValidationError("--mlp-width must be 1…65536; got \(mlpWidth).") }
-            if attentionOnly { throw ValidationError("--mlp-width and --attn-only: an attention-only model has no MLPs.") }
-        }
+        try OptionLimits.checkMLPWidth(mlpWidth, attentionOnly: attentionOnly, model: "the --attn-only model")
         let bytes = OptionLimits.trainingBytes(layers: layers, heads: heads, dModel: dModel, vocab: vocab, context: contextLength,
                                                attentionOnly: attentionOnly, mlpWidth: mlpWidth, batch: batch, seq: seq)
         guard bytes <= 16 * 1_073_741_824 else {
