@@ -9,11 +9,15 @@ struct DiscoverCommand: ParsableCommand {
         commandName: "discover",
         abstract: "Find a task's circuit: SAE method and baselines, ranked heads, ROC AUC against ground truth.",
         discussion: """
-        With no arguments it runs on the embedded reference model (artifacts/models/mechanic-attn-only-v2-drill-constant) \
-        and IOI in corpus-v2 stories (ioi-story), against the role-based circuit stored beside the \
-        model (circuits/ioi-story.json: duplicate-token, S-inhibition and name-mover heads measured \
-        by its card; the greedy minimal set is circuits/ioi-story.minimal.json). The v1 models and \
-        the template task ioi stay available: --model artifacts/models/mechanic-mini --task ioi.
+        With no arguments it runs on the embedded reference model, a 6-layer GPT-2 with MLPs \
+        (artifacts/models/mechanic-v2-drill-constant-narrow), and induction on repeated random \
+        tokens (induction-random), against the role-based circuit stored beside the model \
+        (circuits/induction-random.json: the previous-token and induction heads its card measured; \
+        the greedy minimal set is circuits/induction-random.minimal.json). IOI in corpus-v2 stories \
+        is --task ioi-story; that model's IOI roles lack S-inhibition and name movers (see its card), \
+        and the attention-only model artifacts/models/mechanic-attn-only-v2-drill-constant has the \
+        duplicate-token → S-inhibition chain. The v1 models and the template task ioi stay \
+        available: --model artifacts/models/mechanic-mini --task ioi.
 
         Methods: sae (O'Neill & Bui 2024 node score), sae-edges (head pairs), sae-z (the node \
         score's z against shuffled labels), patching (resample activation patching per head), \
@@ -40,7 +44,8 @@ struct DiscoverCommand: ParsableCommand {
 
         Examples:
           swift run -c release mechanic discover
-          mechanic discover --ground-truth artifacts/models/mechanic-attn-only-v2-drill-constant/circuits/ioi-story.minimal.json
+          mechanic discover --ground-truth artifacts/models/mechanic-v2-drill-constant-narrow/circuits/induction-random.minimal.json
+          mechanic discover --task ioi-story --model artifacts/models/mechanic-attn-only-v2-drill-constant
           mechanic discover --task docstring --model artifacts/models/mechanic-attn-only-4l
           mechanic discover --model ~/models/gpt2 --task ioi \\
               --ground-truth ../shared/reference/published-circuits.json#gpt2-small/ioi --json
@@ -113,9 +118,9 @@ struct DiscoverCommand: ParsableCommand {
     @OptionGroup var weights: WeightOptions
     @OptionGroup var threads: ThreadOptions
 
-    static let defaultModel = "artifacts/models/mechanic-attn-only-v2-drill-constant"
+    static let defaultModel = "artifacts/models/mechanic-v2-drill-constant-narrow"
     /// The task of the commands that default to the embedded model: the one its role-based circuit is for.
-    static let defaultTask = "ioi-story"
+    static let defaultTask = "induction-random"
     static let defaultEdgeMethods = "eap,eap-ig,edge-patching"
 
     enum Level: String, ExpressibleByArgument, CaseIterable {

@@ -16,7 +16,7 @@ extension SAECommand {
             safetensors.numpy.load_file or safetensors.torch.load_file.
 
             Examples:
-              mechanic sae capture --out ioi-story-heads.safetensors
+              mechanic sae capture --out induction-heads.safetensors
               mechanic sae capture --model artifacts/models/mechanic-attn-only-4l --task docstring --count 500 --last-position --out doc.safetensors
             """)
 

@@ -23,7 +23,7 @@ struct SAECommand: ParsableCommand {
             --sae-prompts prompts drawn at random from all of its prompts, as the reference code does.
 
             Examples:
-              mechanic sae train --out saes/ioi-story
+              mechanic sae train --out saes/induction
               mechanic sae train --model artifacts/models/mechanic-attn-only-4l --task docstring --l1 0.05 --out saes/attn-docstring
               mechanic sae train --top-k 4 --hidden 100 --epochs 1000 --out saes/topk --json
             """)

@@ -9,7 +9,7 @@ import Foundation
 import Mechanic
 
 let arguments = CommandLine.arguments.dropFirst()
-let modelFolder = URL(fileURLWithPath: arguments.first ?? "artifacts/models/mechanic-attn-only-v2-drill-constant")
+let modelFolder = URL(fileURLWithPath: arguments.first ?? "artifacts/models/mechanic-v2-drill-constant-narrow")
 let databasePath = arguments.dropFirst().first ?? "mechanic-example.sqlite"
 let outFolder = URL(fileURLWithPath: arguments.dropFirst(2).first ?? ".")
 
@@ -19,11 +19,12 @@ do {
     let tokenizer = try GPT2Tokenizer(folder: modelFolder)
     print("model: \(model.config.layers) layers × \(model.config.heads) heads, d_model \(model.config.dModel)")
 
-    // 2. A task: positives the model gets right (checked against it), ABC negatives, corrupted prompts.
-    //    IOI in corpus-v2 stories for the v2 models, the template IOI task for the v1 ones: the
-    //    one whose ground-truth circuit the folder holds.
+    // 2. A task: positives the model gets right (checked against it), negatives it cannot answer (the
+    //    first copy replaced, or IOI's ABC twins) and corrupted prompts.
+    //    Induction on repeated random tokens for the v2 models (the task the CLI defaults to), the
+    //    template IOI task for the v1 ones: the one whose ground-truth circuit the folder holds.
     let circuits = modelFolder.appendingPathComponent("circuits")
-    let taskName = FileManager.default.fileExists(atPath: circuits.appendingPathComponent("ioi-story.json").path) ? "ioi-story" : "ioi"
+    let taskName = FileManager.default.fileExists(atPath: circuits.appendingPathComponent("induction-random.json").path) ? "induction-random" : "ioi"
     let dataset = try TaskRegistry.named(taskName).dataset(tokenizer: tokenizer, count: 40, seed: 1, prependBOS: true).keepingCorrect(model: model)
     print("\(taskName): \(dataset.positives.count) positives (\(dataset.droppedPositives) dropped), \(dataset.negatives.count) negatives")
 
