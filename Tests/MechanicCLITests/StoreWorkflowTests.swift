@@ -232,6 +232,24 @@ final class StoreWorkflowTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("attribution"), result.stdout)
     }
 
+    /// The embedded default is a reference model with MLPs (issue 11 asks for one), and with no
+    /// arguments discover scores induction against that model's role-based circuit.
+    func testTheDefaultIsTheMLPModelsInductionCircuit() throws {
+        let folder = Self.repository.appendingPathComponent("artifacts/models/mechanic-v2-drill-constant-narrow")
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("config.json"))) as? [String: Any])
+        XCTAssertNil(config["attn_only"], "the default has MLPs")
+        XCTAssertEqual(config["n_inner"] as? Int, 128)
+        let result = try runMechanic(["discover", "--count", "8", "--methods", "attribution", "--patching-prompts", "2", "--no-db", "--json"],
+                                     directory: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["task"] as? String, "induction-random")
+        let truth = try GroundTruthFile.heads(folder.appendingPathComponent("circuits/induction-random.json").path)
+        let reported = try XCTUnwrap(report["groundTruth"] as? [[String: Int]]).map { HeadID(layer: $0["layer"]!, head: $0["head"]!) }
+        XCTAssertEqual(Set(reported), truth)
+        XCTAssertEqual(reported.count, 7)
+    }
+
     /// A NaN score (a head whose metric was undefined) is written to a JSON file as "nan", not a failed write.
     func testJSONFilesCarryNonFiniteScoresAsStrings() throws {
         let store = try ResultStore(path: db)
